@@ -1,0 +1,42 @@
+# The two commands a newcomer needs: `make demo` and `make test`. Both install what they need.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: help install demo test lint bench schema clean
+
+help:  ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)  ## Create .venv and install the kit with its dev tools
+
+demo: $(STAMP)  ## Run the whole flow on the embedded sandbox (safe to re-run)
+	$(BIN)/python -m platform_kit.demo
+
+test: $(STAMP)  ## Lint and run the whole test suite
+	$(BIN)/ruff check .
+	$(BIN)/platform schema --check
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)  ## Lint only
+	$(BIN)/ruff check .
+
+bench: $(STAMP)  ## Run the benchmarks and write docs/benchmarks.md
+	$(BIN)/python bench/run.py
+
+schema: $(STAMP)  ## Regenerate docs/schema/*.json from the config models
+	$(BIN)/platform schema
+
+clean:  ## Stop the sandbox and remove local state (keeps .venv)
+	-$(BIN)/platform sandbox stop
+	rm -rf .platform build .pytest_cache

@@ -1,0 +1,1 @@
+"""platform-kit: provision Kubeflow Pipelines on AWS EKS for many model teams."""

@@ -1,0 +1,96 @@
+"""The ``platform`` command: a thin shell that wires command groups and global options.
+
+Each command lives in its own module under ``platform_kit.commands`` and calls one core function.
+Heavy libraries (boto3, kubernetes, kfp, pydantic models) are imported inside commands, so
+``platform --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from platform_kit import context
+from platform_kit.commands import doctor, sandbox, schema, validate
+from platform_kit.context import ConfigDirOption, DebugOption, EnvOption, OutputOption, YesOption
+
+app = typer.Typer(
+    name="platform",
+    help="Provision and run the ML orchestration platform (Kubeflow Pipelines on EKS) for many model teams.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"platform-kit {version('platform-kit')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    env: EnvOption = None,
+    config_dir: ConfigDirOption = None,
+    output: OutputOption = None,
+    debug: DebugOption = False,
+    yes: YesOption = False,
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+) -> None:
+    """Global options apply to every command and may also be given after the command name."""
+    context.set_current(context.Settings())
+    context.resolve(env=env, config_dir=config_dir, output=output, debug=debug, yes=yes)
+
+
+# Commands in the order a newcomer meets them. Only commands that work are listed.
+app.command("validate", rich_help_panel="Configuration")(validate.command)
+app.command("schema", rich_help_panel="Configuration")(schema.command)
+app.command("doctor", rich_help_panel="Environment")(doctor.command)
+app.add_typer(sandbox.app, name="sandbox", rich_help_panel="Environment")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: run the app and turn every ``PlatformError`` into one line and an exit code."""
+    from platform_kit.errors import PlatformError
+
+    try:
+        app(args=argv, prog_name="platform")
+    except PlatformError as exc:
+        from platform_kit import console
+
+        if context.current().debug:
+            console.err.print_exception()
+        _report(exc)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        from platform_kit import console
+
+        console.error("interrupted; run the same command again to finish (every command is safe to re-run)")
+        sys.exit(130)
+
+
+def _report(exc) -> None:
+    from platform_kit import console
+
+    if context.current().json:
+        problems = getattr(exc, "problems", None)
+        payload = {"ok": False, "error": exc.message, "hint": exc.hint}
+        if problems is not None:
+            payload["problems"] = [p.as_dict() for p in problems]
+        console.emit_json(payload)
+        return
+    problems = getattr(exc, "problems", None)
+    if problems and len(problems) > 1:
+        for problem in problems:
+            console.err.print(str(problem), markup=False, highlight=False)
+    console.error(exc.message, exc.hint)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
