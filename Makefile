@@ -25,11 +25,13 @@ demo: $(STAMP)  ## Run the whole flow on the embedded sandbox (safe to re-run)
 
 test: $(STAMP)  ## Lint and run the whole test suite
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/platform schema --check
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)  ## Lint only
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 bench: $(STAMP)  ## Run the benchmarks and write docs/benchmarks.md
 	$(BIN)/python bench/run.py

@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> None:
 
         if context.current().debug:
             console.err.print_exception()
-        _report(exc)
+        report_error(exc)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         from platform_kit import console
@@ -75,7 +75,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
 
 
-def _report(exc) -> None:
+def report_error(exc) -> None:
+    """Print a PlatformError: every problem on its own line, then the message and hint (or JSON)."""
     from platform_kit import console
 
     if context.current().json:

@@ -1,0 +1,44 @@
+"""The newcomer's demo runs end to end on the sandbox, and a second run changes nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from platform_kit import demo, sandbox
+
+
+@pytest.mark.sandbox
+def test_demo_runs_twice_and_the_second_run_changes_nothing(
+    example_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = tmp_path / "state"
+    monkeypatch.setenv("PLATFORM_STATE_DIR", str(state))
+    monkeypatch.setenv("COLUMNS", "200")
+    try:
+        assert demo.main([str(example_config)]) == 0
+        first = capsys.readouterr()
+        info = sandbox.status(state)
+        assert info is not None, "the demo leaves the sandbox running for the next commands"
+        assert "started at " + info.endpoint in first.out
+
+        assert demo.main([str(example_config)]) == 0
+        second = capsys.readouterr()
+        assert "already running at " + info.endpoint in second.out
+        assert sandbox.status(state).pid == info.pid
+        assert "none failed" in second.out
+    finally:
+        sandbox.stop(state)
+
+
+def test_demo_refuses_bad_config_before_starting_anything(
+    example_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = tmp_path / "state"
+    monkeypatch.setenv("PLATFORM_STATE_DIR", str(state))
+    team = example_config / "teams" / "planning.yaml"
+    team.write_text(team.read_text().replace("pods: 200", "pods: zero"))
+    assert demo.main([str(example_config)]) == 2
+    assert "quotas.pods: must be a whole number" in capsys.readouterr().err
+    assert not state.exists(), "nothing may be started or written for bad input"
