@@ -6,8 +6,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# checkov pins versions that clash with boto3 and kubernetes, so it gets a virtualenv of its own.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: help install demo test lint bench schema clean
+.PHONY: help install install-checkov demo test lint bench schema docs clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -20,13 +23,21 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)  ## Create .venv and install the kit with its dev tools
 
+$(CHECKOV_STAMP):
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet 'checkov>=3,<4'
+	@touch $(CHECKOV_STAMP)
+
+install-checkov: $(CHECKOV_STAMP)  ## Install checkov into its own .venv-checkov
+
 demo: $(STAMP)  ## Run the whole flow on the embedded sandbox (safe to re-run)
 	$(BIN)/python -m platform_kit.demo
 
-test: $(STAMP)  ## Lint and run the whole test suite
+test: $(STAMP) $(CHECKOV_STAMP)  ## Lint and run the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/platform schema --check
+	$(BIN)/python -m platform_kit.terraform.docs --check
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)  ## Lint only
@@ -38,6 +49,11 @@ bench: $(STAMP)  ## Run the benchmarks and write docs/benchmarks.md
 
 schema: $(STAMP)  ## Regenerate docs/schema/*.json from the config models
 	$(BIN)/platform schema
+
+docs: $(STAMP) $(CHECKOV_STAMP)  ## Regenerate schemas, module README tables and docs/security.md
+	$(BIN)/platform schema
+	$(BIN)/python -m platform_kit.terraform.docs
+	$(BIN)/python -m platform_kit.policy --write docs/security.md
 
 clean:  ## Stop the sandbox and remove local state (keeps .venv)
 	-$(BIN)/platform sandbox stop

@@ -56,6 +56,7 @@ class AwsTarget:
     region: str
     endpoint_url: str | None
     account_id: str | None
+    ca_bundle: Path | None = None  # the sandbox's CA; None means the system's trust store
 
     @property
     def emulated(self) -> bool:
@@ -76,6 +77,8 @@ class AwsTarget:
         kwargs.setdefault("region_name", self.region)
         if self.endpoint_url is not None:
             kwargs.setdefault("endpoint_url", self.endpoint_url)
+        if self.ca_bundle is not None:
+            kwargs.setdefault("verify", str(self.ca_bundle))
         return self.session.client(service_name, config=config, **kwargs)
 
 
@@ -119,7 +122,17 @@ def session_for(env_cfg: Any, *, state_dir: Path) -> AwsTarget:
         region=region,
         endpoint_url=endpoint_url,
         account_id=str(account_id) if account_id is not None else None,
+        ca_bundle=ca_bundle_for(env_cfg, state_dir=state_dir),
     )
+
+
+def ca_bundle_for(env_cfg: Any, *, state_dir: Path) -> Path | None:
+    """The CA to verify the environment's endpoint against: the sandbox's own, else the system's (None)."""
+    if str(getattr(env_cfg.aws, "endpoint_url", None) or "").strip() != SANDBOX:
+        return None
+    from platform_kit import sandbox
+
+    return sandbox.ca_bundle(state_dir)
 
 
 def _emulator_session(region: str) -> Any:
@@ -191,7 +204,10 @@ def terraform_provider_settings(env_cfg: Any, *, state_dir: Path) -> dict[str, A
     )
     # An endpoint always means an emulator (see the config's aws.endpoint_url): Terraform gets the
     # same fake keys as boto3, so a user's real credentials never reach it.
+    ca = ca_bundle_for(env_cfg, state_dir=state_dir)
     for block in (provider, backend):
         block["access_key"] = FAKE_ACCESS_KEY
         block["secret_key"] = FAKE_SECRET_KEY
+        if ca is not None:
+            block["custom_ca_bundle"] = str(ca)  # the sandbox's own CA: verify, never skip TLS checks
     return {"provider": provider, "backend": backend}

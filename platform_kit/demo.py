@@ -67,10 +67,47 @@ def run(config_dir: Path) -> list[StepResult]:
         passed = sum(1 for c in checks if c.status.value == "ok")
         return f"{passed}/{len(checks)} checks ok, none failed"
 
+    def apply(stack) -> Callable[[], str]:
+        def action() -> str:
+            from platform_kit.infra import Infra
+
+            assert loaded is not None
+            infra = Infra(settings, loaded, ENV, on_line=_quiet_progress)
+            report = infra.plan(stack)
+            outputs = infra.apply(report)
+            changed = (
+                f"applied: {report.add} added, {report.change} changed, {report.destroy} destroyed"
+                if report.has_changes
+                else "no changes"
+            )
+            highlight = {
+                "bootstrap": lambda: f"state bucket {outputs.get('bucket_name')}",
+                "platform": lambda: (
+                    f"cluster {outputs.get('cluster_name')}, bucket {outputs.get('artifact_bucket_name')}"
+                ),
+                "team": lambda: f"role {str(outputs.get('role_arn', '')).split('/')[-1]}",
+            }[stack.kind]()
+            return f"{changed}; {highlight}"
+
+        return action
+
+    from platform_kit.infra import Stack
+
     _step(results, "validate the desired state in platform/", validate)
     _step(results, "start the sandbox (moto on 127.0.0.1)", start_sandbox)
     _step(results, "check tools and sandbox access (doctor)", run_doctor)
+    _step(results, "bootstrap: state bucket + KMS key", apply(Stack("bootstrap")))
+    _step(results, "platform stack: VPC, EKS, Kubeflow AWS side, CI roles", apply(Stack("platform")))
+    assert loaded is not None
+    for team in loaded.teams_in(ENV):
+        _step(results, f"team stack: {team.name}", apply(Stack("team", team.name)))
     return results
+
+
+def _quiet_progress(line: str) -> None:
+    """Terraform's progress, shown dimmed; only resource-level lines, not every refresh."""
+    if any(word in line for word in ("Creation complete", "Destruction complete", "Modifications complete")):
+        console.err.print(f"   {line}", style="muted", markup=False, highlight=False)
 
 
 def _summary(results: list[StepResult], total: float) -> None:

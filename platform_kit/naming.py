@@ -64,12 +64,43 @@ def artifact_bucket(org: str, env: str, account_id: str) -> str:
     return f"{org}-{env}-kfp-artifacts-{account_id}"
 
 
+def state_kms_alias(org: str, account_id: str, region: str) -> str:
+    """KMS alias of the state bucket's key: found by name, so a CI runner needs no local state."""
+    return f"alias/{state_bucket(org, account_id, region)}"
+
+
 def platform_state_key(env: str) -> str:
-    return f"platform/{env}/terraform.tfstate"
+    return f"platform/{env}.tfstate"
 
 
 def team_state_key(env: str, team: str) -> str:
-    return f"teams/{env}/{team}/terraform.tfstate"
+    return f"teams/{env}/{team}.tfstate"
+
+
+def platform_name(org: str, env: str) -> str:
+    """Prefix of the platform stack's own AWS names (KMS aliases, secrets, log groups)."""
+    return f"{org}-{env}"
+
+
+def kfp_role(org: str, env: str) -> str:
+    return f"{org}-{env}-kfp"
+
+
+def argo_role(org: str, env: str) -> str:
+    return f"{org}-{env}-argo"
+
+
+def catalog_repository(org: str) -> str:
+    return f"{org}/catalog"
+
+
+def ci_role(org: str, env: str, kind: str) -> str:
+    """CI roles: kind is 'plan' or 'apply'."""
+    return f"{org}-{env}-ci-{kind}"
+
+
+def secret_prefix(org: str, env: str) -> str:
+    return f"{org}/{env}"
 
 
 def team_namespace(team: str) -> str:
@@ -95,8 +126,9 @@ def team_ecr_repository(org: str, team: str) -> str:
     return f"{org}/teams/{team}"
 
 
-def team_artifact_prefix(team: str) -> str:
-    return f"teams/{team}/"
+def team_artifact_prefixes(team: str) -> list[str]:
+    """Where a team's pipelines keep artifacts in the shared bucket: Argo's and KFP v2's roots."""
+    return [f"artifacts/{team}/", f"v2/artifacts/{team}/"]
 
 
 def node_group_name(cluster: str, group: str) -> str:

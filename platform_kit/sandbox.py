@@ -36,6 +36,9 @@ START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
 # Batch jobs would otherwise need a Docker daemon; the sandbox must work without one.
 MOTO_CONFIG: dict[str, Any] = {"batch": {"use_docker": False}}
+# AWS managed policies (ReadOnlyAccess, AmazonEKSClusterPolicy...) must exist for roles to attach
+# them; moto loads them only when told so in its environment (its config API has no such key).
+MOTO_ENV = {"MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
 
 _SPAWN_ATTEMPTS = 3  # a free port can be taken by someone else between choosing it and binding it
 _POLL_INTERVAL = 0.05
@@ -54,6 +57,7 @@ class SandboxInfo:
     pid: int
     started_at: str  # ISO 8601, UTC
     log: Path
+    ca_bundle: Path | None = None  # the sandbox CA that clients verify its certificate against
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -62,6 +66,7 @@ class SandboxInfo:
             "pid": self.pid,
             "started_at": self.started_at,
             "log": str(self.log),
+            "ca_bundle": str(self.ca_bundle) if self.ca_bundle else None,
         }
 
     @classmethod
@@ -72,6 +77,7 @@ class SandboxInfo:
             pid=int(data["pid"]),
             started_at=str(data["started_at"]),
             log=Path(data["log"]),
+            ca_bundle=Path(data["ca_bundle"]) if data.get("ca_bundle") else None,
         )
 
 
@@ -85,7 +91,7 @@ def start(state_dir: Path, *, timeout: float = START_TIMEOUT) -> SandboxInfo:
     with _locked(state_dir):
         recorded = read_state(state_dir)
         if recorded is not None and is_ours(recorded):
-            if answers(recorded.endpoint):
+            if answers(recorded.endpoint, ca_bundle=recorded.ca_bundle):
                 return recorded
             # Our process, but it no longer answers (hung): replace it rather than orphan it.
             _terminate(recorded.pid, STOP_TIMEOUT)
@@ -116,7 +122,7 @@ def stop(state_dir: Path, *, timeout: float = STOP_TIMEOUT) -> bool:
 def status(state_dir: Path) -> SandboxInfo | None:
     """The running sandbox, or None if none is running (a stale record counts as not running)."""
     recorded = read_state(Path(state_dir))
-    if recorded is None or not is_ours(recorded) or not answers(recorded.endpoint):
+    if recorded is None or not is_ours(recorded) or not answers(recorded.endpoint, ca_bundle=recorded.ca_bundle):
         return None
     return recorded
 
@@ -148,19 +154,34 @@ def is_ours(info: SandboxInfo) -> bool:
     return args is not None and "moto.server" in args and str(info.port) in args
 
 
-def answers(url: str, *, timeout: float = 1.0) -> bool:
-    """True if the moto API at url responds."""
+def answers(url: str, *, timeout: float = 1.0, ca_bundle: Path | None = None) -> bool:
+    """True if the moto API at url responds (over TLS verified against ca_bundle for https)."""
     try:
-        with urllib.request.urlopen(f"{url}/moto-api/", timeout=timeout) as response:
+        with _open(f"{url}/moto-api/", timeout=timeout, ca_bundle=ca_bundle) as response:
             return 200 <= response.status < 500
     except (urllib.error.URLError, OSError, ValueError):
         return False
 
 
-def moto_config(url: str, *, timeout: float = 5.0) -> dict[str, Any]:
+def moto_config(url: str, *, timeout: float = 5.0, ca_bundle: Path | None = None) -> dict[str, Any]:
     """The moto server's runtime configuration (GET /moto-api/config)."""
-    with urllib.request.urlopen(f"{url}/moto-api/config", timeout=timeout) as response:
+    with _open(f"{url}/moto-api/config", timeout=timeout, ca_bundle=ca_bundle) as response:
         return json.loads(response.read())
+
+
+def ca_bundle(state_dir: Path) -> Path | None:
+    """The CA that the running sandbox's certificate is signed by (None if it is not running)."""
+    info = status(state_dir)
+    return info.ca_bundle if info else None
+
+
+def _open(url: str | urllib.request.Request, *, timeout: float, ca_bundle: Path | None):
+    target = url.full_url if isinstance(url, urllib.request.Request) else url
+    if target.startswith("https://"):
+        from platform_kit.sandbox_tls import ssl_context
+
+        return urllib.request.urlopen(url, timeout=timeout, context=ssl_context(ca_bundle))
+    return urllib.request.urlopen(url, timeout=timeout)
 
 
 # --- internals ------------------------------------------------------------------------------
@@ -212,18 +233,34 @@ def _check_moto_installed() -> None:
 
 def _spawn(state_dir: Path, timeout: float) -> SandboxInfo:
     _check_moto_installed()
+    from platform_kit import sandbox_tls
+
+    tls = sandbox_tls.ensure(state_dir, HOST)
     log = state_dir / LOG_FILE
     deadline = time.monotonic() + timeout
     for attempt in range(1, _SPAWN_ATTEMPTS + 1):
         port = _free_port()
-        url = f"http://{HOST}:{port}"
+        url = f"https://{HOST}:{port}"
         with open(log, "wb") as log_handle:
             process = subprocess.Popen(
-                [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(port)],
+                [
+                    sys.executable,
+                    "-m",
+                    "moto.server",
+                    "-H",
+                    HOST,
+                    "-p",
+                    str(port),
+                    "-c",
+                    str(tls.cert),
+                    "-k",
+                    str(tls.key),
+                ],
                 stdin=subprocess.DEVNULL,
                 stdout=log_handle,
                 stderr=subprocess.STDOUT,
                 cwd=state_dir,
+                env={**os.environ, **MOTO_ENV},
                 start_new_session=True,
                 close_fds=True,
             )
@@ -231,14 +268,15 @@ def _spawn(state_dir: Path, timeout: float) -> SandboxInfo:
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 break
-            if answers(url, timeout=0.5):
-                _configure(url, process.pid)
+            if answers(url, timeout=0.5, ca_bundle=tls.ca):
+                _configure(url, process.pid, tls.ca)
                 return SandboxInfo(
                     endpoint=url,
                     port=port,
                     pid=process.pid,
                     started_at=datetime.now(UTC).isoformat(timespec="seconds"),
                     log=log,
+                    ca_bundle=tls.ca,
                 )
             time.sleep(_POLL_INTERVAL)
         else:
@@ -257,7 +295,7 @@ def _spawn(state_dir: Path, timeout: float) -> SandboxInfo:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _configure(url: str, pid: int) -> None:
+def _configure(url: str, pid: int, ca: Path) -> None:
     request = urllib.request.Request(
         f"{url}/moto-api/config",
         data=json.dumps(MOTO_CONFIG).encode(),
@@ -265,7 +303,7 @@ def _configure(url: str, pid: int) -> None:
         method="POST",
     )
     try:
-        with urllib.request.urlopen(request, timeout=5.0):
+        with _open(request, timeout=5.0, ca_bundle=ca):
             pass
     except (urllib.error.URLError, OSError) as exc:
         _terminate(pid, STOP_TIMEOUT)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -20,7 +21,15 @@ def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> str:
 
     state_dir = tmp_path_factory.mktemp("moto-state")
     info = sandbox.start(state_dir)
+    # The sandbox speaks HTTPS with its own CA: boto3 and Terraform in tests trust it through the
+    # standard variable, as the kit's own clients do explicitly.
+    previous = os.environ.get("AWS_CA_BUNDLE")
+    os.environ["AWS_CA_BUNDLE"] = str(info.ca_bundle)
     yield info.endpoint
+    if previous is None:
+        os.environ.pop("AWS_CA_BUNDLE", None)
+    else:
+        os.environ["AWS_CA_BUNDLE"] = previous
     sandbox.stop(state_dir)
 
 

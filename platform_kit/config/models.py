@@ -359,6 +359,16 @@ class Kubernetes(Model):
     context: str | None = Field(None, description="kubeconfig context to use instead of the EKS-derived one.")
 
 
+class Ci(Model):
+    """CI identity for this environment's account: GitHub OIDC and plan/apply roles."""
+
+    apply_policy_arns: list[Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:iam::(aws|\d{12}):policy/.+$")]] = Field(
+        min_length=1, description="Policies the apply role gets; narrow them to what the stacks manage."
+    )
+    main_branch: str = Field("main", min_length=1, description="Only this branch may assume the apply role.")
+    create_oidc_provider: bool = Field(True, description="False when the account already has GitHub's provider.")
+
+
 class Environment(Model):
     aws: Aws
     protected: bool = Field(False, description="Destructive steps need an extra confirmation (production).")
@@ -369,6 +379,7 @@ class Environment(Model):
     storage: Storage = Field(default_factory=Storage)
     catalog: Catalog | None = Field(None, description="Override the platform-wide catalog for this environment.")
     kubernetes: Kubernetes = Field(default_factory=Kubernetes)
+    ci: Ci | None = Field(None, description="Create the CI roles (needs github at the top level).")
 
 
 class PlatformConfig(Model):
@@ -427,7 +438,9 @@ class ContainerDefaults(Model):
 class BucketAccess(Model):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", description="An existing S3 bucket.")
     access: Literal["read", "write"]
-    prefix: str = Field("", description="Limit access to keys under this prefix.")
+    prefix: str = Field(
+        "", pattern=r"^([A-Za-z0-9!_.'()/-]+/)?$", description="Limit access to keys under this prefix (ends with '/')."
+    )
 
 
 class TeamAws(Model):
@@ -435,6 +448,10 @@ class TeamAws(Model):
     sagemaker: bool = False
     batch_queues: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,128}$")]] = Field(default_factory=list)
     ecr: bool = True
+    sso_roles: dict[str, Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$")]] = Field(
+        default_factory=dict,
+        description="Per environment, the team's SSO role; it gets edit access to the namespace (EKS access entry).",
+    )
 
 
 class Team(Model):

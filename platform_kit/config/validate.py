@@ -272,6 +272,8 @@ def _check_platform(cfg: PlatformConfig, doc: Document, config_dir: Path, proble
             problem = naming.check(rule, value)
             if problem:
                 add(path, problem)
+        if env.ci is not None and cfg.github is None:
+            add(("ci",), "ci needs the top-level github block (repository and token)")
         key = (env.aws.account_id, env.aws.region, cluster)
         if key in clusters:
             add(
@@ -303,6 +305,12 @@ def _check_team(team: Team, doc: Document, path: Path, cfg: PlatformConfig | Non
         for where, email in people:
             if email.split("@", 1)[1] not in domains:
                 add(where, f"'{email}' is outside the organisation's email domains (allowed: {', '.join(domains)})")
+    for env_name in team.aws.sso_roles:
+        if env_name not in team.environments:
+            add(
+                ("aws", "sso_roles", env_name),
+                f"'{env_name}' is not one of this team's environments ({', '.join(team.environments)})",
+            )
     for index, env_name in enumerate(team.environments):
         if env_name not in cfg.environments:
             add(
@@ -332,6 +340,7 @@ def load_platform(config_dir: Path | str) -> LoadedConfig:
 
     teams: dict[str, Team] = {}
     team_files: dict[str, Path] = {}
+    team_docs: dict[str, Document] = {}
     teams_dir = config_dir / TEAMS_DIR
     paths = sorted([*teams_dir.glob("*.yaml"), *teams_dir.glob("*.yml")]) if teams_dir.is_dir() else []
     for path in paths:
@@ -351,7 +360,23 @@ def load_platform(config_dir: Path | str) -> LoadedConfig:
             continue
         teams[team.name] = team
         team_files[team.name] = path
+        team_docs[team.name] = team_doc
 
+    # AWS resources scoped by "<team>-*" (training jobs, job definitions, log streams) would let
+    # team "a" reach team "a-b"'s: refuse a team name that another extends with '-'.
+    for name in sorted(teams):
+        for other in sorted(teams):
+            if other != name and other.startswith(name + "-"):
+                doc = team_docs[other]
+                problems.append(
+                    Problem(
+                        doc.file,
+                        doc.line_of(("name",)),
+                        "name",
+                        f"'{other}' starts with team '{name}-'; IAM scopes by '<team>-*' would let "
+                        f"'{name}' reach '{other}' (rename one of them)",
+                    )
+                )
     if problems:
         raise ConfigErrors(problems, hint="fix the lines above, then run: platform validate")
     assert cfg is not None

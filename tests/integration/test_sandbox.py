@@ -65,11 +65,12 @@ def test_start_serves_aws_and_records_itself(state_dir: Path) -> None:
     elapsed = time.monotonic() - started
     assert elapsed < 30
 
-    assert info.endpoint == f"http://127.0.0.1:{info.port}"
+    assert info.endpoint == f"https://127.0.0.1:{info.port}"
+    assert info.ca_bundle is not None and info.ca_bundle.is_file()
     assert _running(info.pid)
     assert sandbox.status(state_dir) == info
     assert sandbox.endpoint(state_dir) == info.endpoint
-    assert sandbox.answers(info.endpoint)
+    assert sandbox.answers(info.endpoint, ca_bundle=info.ca_bundle)
     cmdline = Path(f"/proc/{info.pid}/cmdline").read_bytes().split(b"\0")
     assert b"moto.server" in cmdline and str(info.port).encode() in cmdline
 
@@ -83,14 +84,30 @@ def test_start_serves_aws_and_records_itself(state_dir: Path) -> None:
         region_name="us-east-1",
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
+        verify=str(info.ca_bundle),  # HTTPS with the sandbox's own CA
     )
     s3.create_bucket(Bucket="sandbox-smoke")
     assert "sandbox-smoke" in [b["Name"] for b in s3.list_buckets()["Buckets"]]
 
 
 def test_batch_runs_without_docker(state_dir: Path) -> None:
+    import boto3
+
     info = sandbox.start(state_dir)
-    assert sandbox.moto_config(info.endpoint)["batch"]["use_docker"] is False
+    config = sandbox.moto_config(info.endpoint, ca_bundle=info.ca_bundle)
+    assert config["batch"]["use_docker"] is False
+    iam = boto3.client(
+        "iam",
+        endpoint_url=info.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        verify=str(info.ca_bundle),
+    )
+    # managed policies are loaded, so roles can attach them as on AWS
+    assert (
+        iam.get_policy(PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")["Policy"]["PolicyName"] == "ReadOnlyAccess"
+    )
 
 
 def test_second_start_returns_the_running_sandbox(state_dir: Path) -> None:
@@ -111,7 +128,7 @@ def test_stop_ends_the_process_and_removes_the_record(state_dir: Path) -> None:
     assert sandbox.stop(state_dir) is True
     assert not _running(info.pid)
     assert not (state_dir / "sandbox.json").exists()
-    assert not sandbox.answers(info.endpoint)
+    assert not sandbox.answers(info.endpoint, ca_bundle=info.ca_bundle)
     assert sandbox.status(state_dir) is None
     with pytest.raises(OperationFailed) as raised:
         sandbox.endpoint(state_dir)
@@ -207,7 +224,7 @@ def test_cli_start_status_stop(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
         code, out, err = cli("sandbox", "start")
         assert code == 0, err
-        assert "sandbox started at http://127.0.0.1:" in err
+        assert "sandbox started at https://127.0.0.1:" in err
         assert "platform sandbox stop" in err
 
         code, out, err = cli("sandbox", "start", "--output", "json")

@@ -12,7 +12,8 @@ def test_team_names_follow_one_scheme() -> None:
     assert "IAM role name:acme-dev-team-vision" in names
     assert "IAM role name:acme-dev-team-vision-sm" in names
     assert "Kubernetes namespace:vision" in names
-    assert naming.team_state_key("dev", "vision") == "teams/dev/vision/terraform.tfstate"
+    assert naming.team_state_key("dev", "vision") == "teams/dev/vision.tfstate"
+    assert naming.platform_state_key("dev") == "platform/dev.tfstate"
 
 
 @pytest.mark.parametrize(

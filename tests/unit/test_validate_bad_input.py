@@ -126,6 +126,13 @@ CASES = [
         "storage: ten terabytes",
         "quotas.storage: 'ten terabytes' is not a Kubernetes quantity",
     ),
+    Case(
+        "bucket-prefix-without-slash",
+        TEAM,
+        "prefix: camera/}",
+        "prefix: camera}",
+        "aws.s3_buckets[0].prefix: does not match the allowed form",
+    ),
     Case("empty-file", TEAM, None, "", "file is empty (expected a YAML mapping)"),
     Case("comments-only", TEAM, None, "# nothing here\n", "file is empty (expected a YAML mapping)"),
     Case(
@@ -436,3 +443,12 @@ def test_unknown_env_flag_is_bad_input(example_config: Path, cli, monkeypatch) -
     code, _, stderr = cli("validate", "--config-dir", str(example_config), "--env", "staging")
     assert code == 2
     assert "environments.staging: no such environment (defined: sandbox, dev, prod)" in stderr
+
+
+def test_team_name_that_extends_another_is_refused(example_config: Path, cli, monkeypatch) -> None:
+    monkeypatch.chdir(example_config.parent)
+    source = (example_config / "teams" / "planning.yaml").read_text()
+    (example_config / "teams" / "planning-sim.yaml").write_text(source.replace("name: planning", "name: planning-sim"))
+    code, _, stderr = cli("validate", "--config-dir", str(example_config))
+    assert code == 2
+    assert "platform/teams/planning-sim.yaml:2: name: 'planning-sim' starts with team 'planning-'" in stderr

@@ -1,0 +1,182 @@
+"""Bootstrap, platform and two team stacks applied for real on the sandbox, then checked with boto3.
+
+The real terraform binary and hashicorp/aws provider run against the moto server. EKS add-ons and
+access entries, which moto lacks, are asserted at plan level in the modules' own terraform tests.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from conftest import EXAMPLE_CONFIG, UPSTREAM
+
+from platform_kit import context, naming, sandbox
+from platform_kit.config import load_platform
+from platform_kit.infra import Infra, Stack
+
+pytestmark = [pytest.mark.terraform, pytest.mark.sandbox]
+ENV = "sandbox"
+GPU_GROUP = """        gpu:
+          instance_types: [g5.xlarge]
+          min_size: 0
+          max_size: 2
+          desired_size: 0
+          gpu: true
+"""
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory):
+    """The example config (plus a GPU node group) with its own sandbox, everything applied once."""
+    import os
+
+    root = tmp_path_factory.mktemp("stacks")
+    config = root / "platform"
+    shutil.copytree(EXAMPLE_CONFIG, config)
+    text = (config / "platform.yaml").read_text().replace("path: ../../shared/upstream/", f"path: {UPSTREAM}/")
+    text = text.replace(
+        "    network:\n      vpc_cidr: 10.30.0.0/16", GPU_GROUP + "    network:\n      vpc_cidr: 10.30.0.0/16", 1
+    )
+    (config / "platform.yaml").write_text(text)
+    state = root / ".platform"
+    old = os.environ.get("PLATFORM_STATE_DIR")
+    os.environ["PLATFORM_STATE_DIR"] = str(state)
+    sandbox.start(state)
+    settings = context.set_current(context.Settings(env=ENV, config_dir=config))
+    loaded = load_platform(config)
+    infra = Infra(settings, loaded, ENV)
+    outputs = {}
+    for stack in (Stack("bootstrap"), Stack("platform"), Stack("team", "perception"), Stack("team", "planning")):
+        outputs[stack.id] = infra.apply(infra.plan(stack))
+    yield infra, outputs
+    sandbox.stop(state)
+    if old is None:
+        os.environ.pop("PLATFORM_STATE_DIR", None)
+    else:
+        os.environ["PLATFORM_STATE_DIR"] = old
+
+
+def _client(infra: Infra, service: str):
+    from platform_kit import aws
+
+    return aws.session_for(infra.env, state_dir=infra.settings.state_dir).client(service)
+
+
+def test_state_lives_in_the_bucket_one_object_per_stack(world) -> None:
+    infra, _ = world
+    keys = {o["Key"] for o in _client(infra, "s3").list_objects_v2(Bucket=infra.state_bucket)["Contents"]}
+    assert {
+        "platform/sandbox.tfstate",
+        "teams/sandbox/perception.tfstate",
+        "teams/sandbox/planning.tfstate",
+        "bootstrap/sandbox.tfstate",
+    } <= keys
+    assert not [k for k in keys if k.endswith(".tflock")], "no lock may be left behind"
+
+
+def test_cluster_encryption_logging_and_endpoint(world) -> None:
+    infra, outputs = world
+    cluster = _client(infra, "eks").describe_cluster(name=outputs["platform"]["cluster_name"])["cluster"]
+    assert cluster["encryptionConfig"][0]["resources"] == ["secrets"]
+    assert cluster["encryptionConfig"][0]["provider"]["keyArn"].startswith("arn:aws:kms:")
+    logging = cluster["logging"]["clusterLogging"]
+    enabled = {t for entry in logging if entry["enabled"] for t in entry["types"]}
+    assert enabled == {"api", "audit", "authenticator", "controllerManager", "scheduler"}
+    vpc = cluster["resourcesVpcConfig"]
+    assert vpc["endpointPrivateAccess"] is True and vpc["endpointPublicAccess"] is True
+    assert vpc["publicAccessCidrs"] == ["203.0.113.0/24"]
+    assert cluster["version"] == "1.31"
+
+
+def test_gpu_node_group_is_tainted_and_labelled(world) -> None:
+    infra, outputs = world
+    eks = _client(infra, "eks")
+    cluster = outputs["platform"]["cluster_name"]
+    group = eks.describe_nodegroup(clusterName=cluster, nodegroupName=naming.node_group_name(cluster, "gpu"))
+    group = group["nodegroup"]
+    assert {"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"} in group["taints"]
+    assert group["labels"]["nvidia.com/gpu.present"] == "true"
+    cpu = eks.describe_nodegroup(clusterName=cluster, nodegroupName=naming.node_group_name(cluster, "cpu"))
+    assert not cpu["nodegroup"].get("taints")
+
+
+def test_oidc_provider_exists_for_the_cluster(world) -> None:
+    infra, outputs = world
+    iam = _client(infra, "iam")
+    arns = [p["Arn"] for p in iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]]
+    assert outputs["platform"]["oidc_provider_arn"] in arns
+    provider = iam.get_open_id_connect_provider(OpenIDConnectProviderArn=outputs["platform"]["oidc_provider_arn"])
+    assert provider["ClientIDList"] == ["sts.amazonaws.com"]
+
+
+@pytest.mark.parametrize("team", ["perception", "planning"])
+def test_team_role_trusts_only_its_default_editor(world, team: str) -> None:
+    infra, outputs = world
+    issuer = outputs["platform"]["oidc_issuer"]
+    role = _client(infra, "iam").get_role(RoleName=naming.team_role("acme", ENV, team))["Role"]
+    [statement] = role["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert statement["Principal"] == {"Federated": outputs["platform"]["oidc_provider_arn"]}
+    assert statement["Condition"] == {
+        "StringEquals": {
+            f"{issuer}:sub": f"system:serviceaccount:{team}:default-editor",
+            f"{issuer}:aud": "sts.amazonaws.com",
+        }
+    }
+
+
+def _policy_statements(infra: Infra, team: str) -> list[dict]:
+    iam = _client(infra, "iam")
+    role = naming.team_role("acme", ENV, team)
+    documents = [
+        iam.get_role_policy(RoleName=role, PolicyName=n)["PolicyDocument"]
+        for n in iam.list_role_policies(RoleName=role)["PolicyNames"]
+    ]
+    for attached in iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]:
+        version = iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]["DefaultVersionId"]
+        document = iam.get_policy_version(PolicyArn=attached["PolicyArn"], VersionId=version)["PolicyVersion"]
+        documents.append(document["Document"])
+    statements = []
+    for document in documents:
+        document = json.loads(document) if isinstance(document, str) else document
+        found = document["Statement"]
+        statements += found if isinstance(found, list) else [found]
+    assert statements, f"{role} has no policy"
+    return statements
+
+
+@pytest.mark.parametrize(("team", "other"), [("perception", "planning"), ("planning", "perception")])
+def test_team_policy_has_no_wildcard_action_and_reaches_only_its_prefixes(world, team: str, other: str) -> None:
+    infra, outputs = world
+    bucket = outputs["platform"]["artifact_bucket_name"]
+    for statement in _policy_statements(infra, team):
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        assert all(a != "*" and not a.endswith(":*") for a in actions), statement
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        objects = [r for r in resources if r.startswith(f"arn:aws:s3:::{bucket}/")]
+        for resource in objects:
+            assert resource.removeprefix(f"arn:aws:s3:::{bucket}/") in {
+                f"{p}*" for p in naming.team_artifact_prefixes(team)
+            }, resource
+        assert not any(f"/{other}/" in r for r in resources), statement
+
+
+def test_second_plan_of_every_stack_changes_nothing(world) -> None:
+    infra, _ = world
+    for stack in (Stack("bootstrap"), Stack("platform"), Stack("team", "perception"), Stack("team", "planning")):
+        report = infra.plan(stack)
+        assert not report.has_changes, f"{stack.id}: {report.changes}"
+
+
+def test_destroying_one_team_stack_leaves_the_other(world) -> None:
+    infra, _ = world
+    iam = _client(infra, "iam")
+    report = infra.plan(Stack("team", "planning"), destroy=True)
+    assert report.destroy > 0 and report.add == 0
+    infra.apply(report)
+    with pytest.raises(iam.exceptions.NoSuchEntityException):
+        iam.get_role(RoleName=naming.team_role("acme", ENV, "planning"))
+    assert iam.get_role(RoleName=naming.team_role("acme", ENV, "perception"))["Role"]["Arn"]
+    assert not infra.plan(Stack("team", "perception")).has_changes
