@@ -19,6 +19,7 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -160,9 +161,13 @@ class Infra:
         self.env_name = env
         self.env = loaded.env(env)
         self.on_line = on_line
-        self.endpoint = aws.resolve_endpoint(self.env, state_dir=settings.state_dir)
         self._aws = aws
         self.build_dir = settings.project_dir / "build" / "terraform" / env
+
+    @cached_property
+    def endpoint(self) -> str | None:
+        """The emulator endpoint (sandbox) or None; looked up only when a stack runs, after input checks."""
+        return self._aws.resolve_endpoint(self.env, state_dir=self.settings.state_dir)
 
     # --- where things are -------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 from conftest import EXAMPLE_CONFIG, UPSTREAM
@@ -18,6 +19,8 @@ from platform_kit.infra import Infra, Stack
 
 pytestmark = [pytest.mark.terraform, pytest.mark.sandbox]
 ENV = "sandbox"
+ADMIN_ROLE = "arn:aws:iam::123456789012:role/ml-platform-admin"
+SSO_ROLE = "arn:aws:iam::123456789012:role/sso-ml-perception"
 GPU_GROUP = """        gpu:
           instance_types: [g5.xlarge]
           min_size: 0
@@ -39,7 +42,17 @@ def world(tmp_path_factory: pytest.TempPathFactory):
     text = text.replace(
         "    network:\n      vpc_cidr: 10.30.0.0/16", GPU_GROUP + "    network:\n      vpc_cidr: 10.30.0.0/16", 1
     )
+    text = text.replace(
+        "      node_groups:\n        system:\n          instance_types: [m6i.large]\n          min_size: 1",
+        f"      admin_role_arns: [{ADMIN_ROLE}]\n      node_groups:\n        system:\n"
+        "          instance_types: [m6i.large]\n          min_size: 1",
+        1,
+    )
+    assert ADMIN_ROLE in text
     (config / "platform.yaml").write_text(text)
+    team = config / "teams" / "perception.yaml"
+    team.write_text(team.read_text().replace("  sso_roles:\n", f"  sso_roles:\n    sandbox: {SSO_ROLE}\n"))
+    assert SSO_ROLE in team.read_text()
     state = root / ".platform"
     old = os.environ.get("PLATFORM_STATE_DIR")
     os.environ["PLATFORM_STATE_DIR"] = str(state)
@@ -168,6 +181,37 @@ def test_second_plan_of_every_stack_changes_nothing(world) -> None:
     for stack in (Stack("bootstrap"), Stack("platform"), Stack("team", "perception"), Stack("team", "planning")):
         report = infra.plan(stack)
         assert not report.has_changes, f"{stack.id}: {report.changes}"
+
+
+def _plan_without_emulator_compat(infra: Infra, stack: Stack, tmp_path: Path) -> list[tuple[str, str]]:
+    """Plan the applied stack as it would be on AWS: the emulator switch off, everything else the same."""
+    override = tmp_path / f"{stack.slug}-aws.tfvars.json"
+    override.write_text(json.dumps({"emulator_compat": False}))
+    tf = infra.terraform(stack)
+    workdir = infra.workdir(stack)
+    result = tf.plan(tmp_path / f"{stack.slug}.tfplan", var_files=[workdir / "inputs.auto.tfvars.json", override])
+    plan = tf.show_json(result.plan_file)
+    return [
+        (rc["type"], "/".join(rc["change"]["actions"]))
+        for rc in plan["resource_changes"]
+        if rc["change"]["actions"] not in (["no-op"], ["read"])
+    ]
+
+
+def test_on_aws_the_platform_adds_exactly_addons_access_entries_and_tls_policy(world, tmp_path: Path) -> None:
+    infra, _ = world
+    changes = _plan_without_emulator_compat(infra, Stack("platform"), tmp_path)
+    assert sorted(changes) == sorted(
+        [("aws_eks_addon", "create")] * 4
+        + [("aws_eks_access_entry", "create"), ("aws_eks_access_policy_association", "create")]
+        + [("aws_s3_bucket_policy", "create")]
+    ), changes
+
+
+def test_on_aws_a_team_adds_exactly_its_access_entry(world, tmp_path: Path) -> None:
+    infra, _ = world
+    changes = _plan_without_emulator_compat(infra, Stack("team", "perception"), tmp_path)
+    assert sorted(changes) == [("aws_eks_access_entry", "create"), ("aws_eks_access_policy_association", "create")]
 
 
 def test_destroying_one_team_stack_leaves_the_other(world) -> None:
