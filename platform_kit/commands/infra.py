@@ -90,12 +90,18 @@ def print_plan(report) -> None:
         )
 
 
-def confirm(report, *, yes: bool, allow_destroy: bool) -> bool:
-    """Whether to apply ``report``'s plan: refuses stateful destroys without --allow-destroy."""
+def confirm(report, *, yes: bool, allow_destroy: bool, protected: bool = False) -> bool:
+    """Whether to apply ``report``'s plan: refuses stateful destroys (any destroy on a protected
+    environment) without --allow-destroy, and asks unless --yes."""
     from platform_kit.errors import BadInput
 
     if not report.has_changes:
         return True
+    if protected and report.destroy and not allow_destroy:
+        raise BadInput(
+            f"{report.stack.id}: '{report.env}' is protected and the plan destroys {report.destroy} resource(s)",
+            hint="check the plan; if that is intended, run again with --allow-destroy",
+        )
     if report.destroyed_stateful and not allow_destroy:
         raise BadInput(
             f"{report.stack.id}: the plan destroys stateful resources: {', '.join(report.destroyed_stateful)}",
@@ -165,7 +171,7 @@ def plan_and_apply(infra, stack, *, yes: bool, allow_destroy: bool) -> dict:
     report = infra.plan(stack)
     if not settings.json:
         print_plan(report)
-    if not confirm(report, yes=yes, allow_destroy=allow_destroy):
+    if not confirm(report, yes=yes, allow_destroy=allow_destroy, protected=infra.env.protected):
         console.warning(f"{stack.id}: not applied")
         return {**report.as_dict(), "applied": False}
     if report.has_changes:

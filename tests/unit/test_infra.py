@@ -89,3 +89,11 @@ def test_confirmation_rules(tmp_path: Path, monkeypatch) -> None:
 @pytest.mark.parametrize("text", ["bootstrap", "platform", "team:vision"])
 def test_stack_names_round_trip(text: str) -> None:
     assert Stack.parse(text).id == text
+
+
+def test_a_protected_environment_needs_allow_destroy_for_any_destroy(tmp_path: Path) -> None:
+    report = summarise(Stack("team", "x"), "prod", tmp_path / "p", _plan(("r", "aws_iam_role", ["delete"])))
+    assert confirm(report, yes=True, allow_destroy=False, protected=False)
+    with pytest.raises(BadInput, match="'prod' is protected and the plan destroys 1 resource"):
+        confirm(report, yes=True, allow_destroy=False, protected=True)
+    assert confirm(report, yes=True, allow_destroy=True, protected=True)
