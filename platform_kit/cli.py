@@ -70,6 +70,21 @@ def main(argv: list[str] | None = None) -> None:
             console.err.print_exception()
         report_error(exc)
         sys.exit(exc.exit_code)
+    except Exception as exc:
+        # An AWS error the kit did not expect still gets one line (the traceback only with --debug).
+        if not type(exc).__module__.startswith("botocore"):
+            raise
+        from platform_kit import console
+        from platform_kit.errors import OperationFailed
+
+        if context.current().debug:
+            console.err.print_exception()
+        report_error(
+            OperationFailed(
+                f"AWS call failed: {exc}", hint="check the environment's credentials and region; --debug shows where"
+            )
+        )
+        sys.exit(1)
     except KeyboardInterrupt:
         from platform_kit import console
 

@@ -81,3 +81,16 @@ def test_importing_the_cli_does_not_import_heavy_libraries() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == ""
+
+
+def test_unexpected_aws_errors_are_one_line(cli, monkeypatch) -> None:
+    from botocore.exceptions import ClientError
+
+    def denied(*_a, **_k):
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "not allowed"}}, "GetObject")
+
+    monkeypatch.setattr("platform_kit.config.load_platform", denied)
+    code, _, err = cli("validate")
+    assert code == 1
+    assert "Error: AWS call failed: An error occurred (AccessDenied) when calling the GetObject operation" in err
+    assert "Traceback" not in err
