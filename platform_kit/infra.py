@@ -320,13 +320,13 @@ class Infra:
         return report
 
     def apply(self, report: PlanReport) -> dict[str, Any]:
-        """Apply exactly the saved plan of ``report``; return the stack's outputs."""
+        """Apply exactly the saved plan of ``report``; return the stack's outputs, sensitive ones left out."""
         tf = self.terraform(report.stack)
         if report.has_changes:
             tf.apply(report.plan_file)
         if report.stack.kind == "bootstrap":
             self._backup_bootstrap_state()
-        return tf.output()
+        return tf.output(include_sensitive=False)
 
     def _s3(self):
         return self._aws.session_for(self.env, state_dir=self.settings.state_dir).client("s3")

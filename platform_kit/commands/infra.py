@@ -181,9 +181,4 @@ def plan_and_apply(infra, stack, *, yes: bool, allow_destroy: bool) -> dict:
         console.success(
             f"{stack.id}: applied ({report.add} added, {report.change} changed, {report.destroy} destroyed)"
         )
-    return {**report.as_dict(), "applied": report.has_changes, "outputs": _public(outputs)}
-
-
-def _public(outputs: dict) -> dict:
-    """Outputs safe to print: ARNs and names only (no module here outputs secret values)."""
-    return {k: v for k, v in outputs.items() if "secret_value" not in k and "password" not in k}
+    return {**report.as_dict(), "applied": report.has_changes, "outputs": outputs}

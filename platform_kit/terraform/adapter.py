@@ -266,11 +266,16 @@ class Terraform:
         outcome = self._run("show", str(Path(plan_file).absolute()), capture=True, no_color=IsFlagged, json=IsFlagged)
         return _json_document(outcome.stdout, "show -json")
 
-    def output(self) -> dict[str, Any]:
-        """The root module's outputs as plain values (sensitive ones included: do not print)."""
+    def output(self, *, include_sensitive: bool = True) -> dict[str, Any]:
+        """The root module's outputs as plain values. With ``include_sensitive=False`` the outputs
+        Terraform marks sensitive are left out, so the result is safe to print."""
         outcome = self._run("output", capture=True, no_color=IsFlagged, json=IsFlagged)
         document = _json_document(outcome.stdout, "output -json")
-        return {name: entry.get("value") for name, entry in document.items() if isinstance(entry, dict)}
+        return {
+            name: entry.get("value")
+            for name, entry in document.items()
+            if isinstance(entry, dict) and (include_sensitive or not entry.get("sensitive"))
+        }
 
     def validate(self) -> list[Diagnostic]:
         """``terraform validate -json``; raises on errors, returns the warnings."""

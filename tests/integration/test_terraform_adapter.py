@@ -241,6 +241,21 @@ def test_second_plan_finds_nothing_to_do(stack: Stack, applied: Applied) -> None
 # --- failures -------------------------------------------------------------------------------
 
 
+def test_output_can_leave_out_what_terraform_marks_sensitive(tmp_path: Path) -> None:
+    workdir = tmp_path / "outputs"
+    workdir.mkdir()
+    (workdir / "main.tf").write_text(
+        'output "public" {\n  value = "arn:aws:iam::123456789012:role/x"\n}\n\n'
+        'output "token" {\n  value     = "s3cr3t-token"\n  sensitive = true\n}\n'
+    )
+    tf = Terraform(workdir, state_dir=tmp_path / "state")
+    tf.init()
+    tf.apply(tf.plan(tmp_path / "o.tfplan").plan_file)
+
+    assert tf.output() == {"public": "arn:aws:iam::123456789012:role/x", "token": "s3cr3t-token"}
+    assert tf.output(include_sensitive=False) == {"public": "arn:aws:iam::123456789012:role/x"}
+
+
 def test_syntax_error_is_reported_as_file_and_line(tmp_path: Path) -> None:
     workdir = tmp_path / "broken"
     workdir.mkdir()
