@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: help install install-checkov demo test lint bench schema docs clean
+.PHONY: help install install-checkov demo test lint bench schema docs golden render clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -38,6 +38,7 @@ test: $(STAMP) $(CHECKOV_STAMP)  ## Lint and run the whole test suite
 	$(BIN)/ruff format --check .
 	$(BIN)/platform schema --check
 	$(BIN)/python -m platform_kit.terraform.docs --check
+	$(BIN)/python -m platform_kit.render.golden --check
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)  ## Lint only
@@ -50,10 +51,16 @@ bench: $(STAMP)  ## Run the benchmarks and write docs/benchmarks.md
 schema: $(STAMP)  ## Regenerate docs/schema/*.json from the config models
 	$(BIN)/platform schema
 
-docs: $(STAMP) $(CHECKOV_STAMP)  ## Regenerate schemas, module README tables and docs/security.md
+golden: $(STAMP)  ## Regenerate the golden renders in tests/golden/ (commit them with the change)
+	$(BIN)/python -m platform_kit.render.golden
+
+render: $(STAMP)  ## Render the sandbox platform and teams into build/sandbox (offline)
+	$(BIN)/platform render --env sandbox --platform-outputs tests/golden/sandbox/platform-outputs.json
+
+docs: $(STAMP) $(CHECKOV_STAMP) render  ## Regenerate schemas, module README tables and docs/security.md
 	$(BIN)/platform schema
 	$(BIN)/python -m platform_kit.terraform.docs
-	$(BIN)/python -m platform_kit.policy --write docs/security.md
+	$(BIN)/python -m platform_kit.policy --write docs/security.md --render-dir build/sandbox/rendered
 
 clean:  ## Stop the sandbox and remove local state (keeps .venv)
 	-$(BIN)/platform sandbox stop

@@ -33,7 +33,7 @@ def _step(results: list[StepResult], name: str, action: Callable[[], str]) -> No
     results.append(StepResult(name, outcome, time.perf_counter() - start))
 
 
-def run(config_dir: Path) -> list[StepResult]:
+def run(config_dir: Path, renders: list | None = None) -> list[StepResult]:
     """Run every demo step against the sandbox environment; raise PlatformError on the first failure."""
     from platform_kit import sandbox
     from platform_kit.commands import doctor
@@ -42,6 +42,7 @@ def run(config_dir: Path) -> list[StepResult]:
 
     settings = context.set_current(context.Settings(env=ENV, config_dir=config_dir))
     results: list[StepResult] = []
+    renders = renders if renders is not None else []
     loaded = None
 
     def validate() -> str:
@@ -101,6 +102,25 @@ def run(config_dir: Path) -> list[StepResult]:
     assert loaded is not None
     for team in loaded.teams_in(ENV):
         _step(results, f"team stack: {team.name}", apply(Stack("team", team.name)))
+
+    def render() -> str:
+        from platform_kit import manifests
+        from platform_kit.infra import Infra
+        from platform_kit.render.platform import PlatformOutputs
+
+        assert loaded is not None
+        state = Infra(settings, loaded, ENV).platform_outputs()
+        outputs = PlatformOutputs.from_outputs(state, source="platform state", env=ENV)
+        result = manifests.render(settings, loaded, ENV, outputs)
+        renders.append(result)
+        team_counts = ", ".join(f"{name} {sum(kinds.values())}" for name, kinds in result.teams.items())
+        written = f"{len(result.written)} file(s) written" if result.written else "no changes"
+        return (
+            f"{sum((result.platform or {}).values())} platform objects, teams: {team_counts}; "
+            f"{written} under build/{ENV}; schema-valid"
+        )
+
+    _step(results, "render Kubeflow (enterprise login, S3 via IRSA) and team objects", render)
     return results
 
 
@@ -122,19 +142,28 @@ def _summary(results: list[StepResult], total: float) -> None:
         table.add_row(escape(result.name), escape(result.outcome), f"{result.seconds:.1f} s")
     console.out.print(table)
     console.success(f"demo finished in {total:.1f} s; running it again changes nothing")
-    console.next_commands("platform doctor --env sandbox", "platform sandbox status", "platform sandbox stop")
+    console.next_commands(
+        "platform render --env sandbox --diff build/sandbox",
+        "platform doctor --env sandbox",
+        "platform sandbox stop",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     config_dir = Path(argv[0]) if argv else Path(context.DEFAULT_CONFIG_DIR)
     start = time.perf_counter()
     try:
-        results = run(config_dir)
+        renders: list = []
+        results = run(config_dir, renders)
     except PlatformError as exc:
         from platform_kit.cli import report_error
 
         report_error(exc)
         return exc.exit_code
+    if renders:
+        from platform_kit.commands.render import print_table
+
+        print_table(renders[-1])
     _summary(results, time.perf_counter() - start)
     return 0
 

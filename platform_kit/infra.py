@@ -27,6 +27,7 @@ from platform_kit import naming
 from platform_kit.config import LoadedConfig
 from platform_kit.context import Settings
 from platform_kit.errors import BadInput, OperationFailed
+from platform_kit.files import write_if_changed
 from platform_kit.render import tfvars
 
 # Resource types whose destruction loses data or breaks everything that depends on them.
@@ -309,12 +310,12 @@ class Infra:
         if stack.kind == "bootstrap":
             self._restore_bootstrap_state()
         inputs = workdir / "inputs.auto.tfvars.json"
-        _write_if_changed(inputs, json.dumps(self.inputs(stack), indent=2, sort_keys=True) + "\n")
+        write_if_changed(inputs, json.dumps(self.inputs(stack), indent=2, sort_keys=True) + "\n")
         tf = self.terraform(stack)
         tf.init(backend_config=self.backend_config(stack), reconfigure=True)
         result = tf.plan(workdir / "plan.tfplan", var_files=[inputs], destroy=destroy)
         plan_json = tf.show_json(result.plan_file)
-        _write_if_changed(workdir / "plan.json", json.dumps(plan_json, indent=1, sort_keys=True))
+        write_if_changed(workdir / "plan.json", json.dumps(plan_json, indent=1, sort_keys=True))
         report = summarise(stack, self.env_name, result.plan_file, plan_json)
         report.has_changes = report.has_changes or result.has_changes
         return report
@@ -365,11 +366,3 @@ class Infra:
 
 def _error_code(exc: Exception) -> str:
     return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
-
-
-def _write_if_changed(path: Path, text: str) -> None:
-    if path.is_file() and path.read_text(encoding="utf-8") == text:
-        return
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)

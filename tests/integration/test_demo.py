@@ -22,12 +22,15 @@ def test_demo_runs_twice_and_the_second_run_changes_nothing(
         info = sandbox.status(state)
         assert info is not None, "the demo leaves the sandbox running for the next commands"
         assert "started at " + info.endpoint in first.out
+        assert "platform objects" in first.out and "Profile" in first.out  # the render step and its table
+        assert (example_config.parent / "build" / "sandbox" / "rendered" / "teams" / "perception.yaml").is_file()
 
         assert demo.main([str(example_config)]) == 0
         second = capsys.readouterr()
         assert "already running at " + info.endpoint in second.out
         assert sandbox.status(state).pid == info.pid
         assert "none failed" in second.out
+        assert "no changes under build/sandbox" in second.out
     finally:
         sandbox.stop(state)
 

@@ -224,3 +224,31 @@ def test_destroying_one_team_stack_leaves_the_other(world) -> None:
         iam.get_role(RoleName=naming.team_role("acme", ENV, "planning"))
     assert iam.get_role(RoleName=naming.team_role("acme", ENV, "perception"))["Role"]["Arn"]
     assert not infra.plan(Stack("team", "perception")).has_changes
+
+
+def test_render_takes_its_values_from_the_applied_platform_state(world, cli, tmp_path: Path) -> None:
+    """`platform render` without --platform-outputs reads the platform stack's outputs from its state."""
+    import yaml
+
+    infra, outputs = world
+    out = tmp_path / "build"
+    code, stdout, stderr = cli("render", "--env", ENV, "--config-dir", str(infra.loaded.config_dir), "--out", str(out))
+    assert code == 0, stderr
+    assert "Profile" in stdout
+    objects = [o for o in yaml.safe_load_all((out / "rendered" / "platform.yaml").read_text()) if o]
+    cluster = _client(infra, "eks").describe_cluster(name=outputs["platform"]["cluster_name"])["cluster"]
+    (m2m,) = [
+        o for o in objects if o["kind"] == "RequestAuthentication" and o["metadata"]["name"] == "m2m-token-issuer"
+    ]
+    assert m2m["spec"]["jwtRules"][0]["issuer"] == cluster["identity"]["oidc"]["issuer"]
+    (sa,) = [o for o in objects if o["kind"] == "ServiceAccount" and o["metadata"]["name"] == "ml-pipeline"]
+    assert sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] == outputs["platform"]["kfp_role_arn"]
+    # The role ARN the team render derives is the role the team stack created.
+    team_objects = list(yaml.safe_load_all((out / "rendered" / "teams" / "perception.yaml").read_text()))
+    (profile,) = [o for o in team_objects if o["kind"] == "Profile"]
+    assert profile["spec"]["plugins"][0]["spec"]["awsIamRole"] == outputs["team:perception"]["role_arn"]
+    secrets = yaml.safe_load((out / "secrets.yaml").read_text())["secrets"]
+    (proxy,) = [s for s in secrets if s["name"] == "oauth2-proxy-credentials"]
+    assert proxy["data"]["cookie-secret"] == {
+        "aws_secretsmanager": outputs["platform"]["oauth2_proxy_cookie_secret_arn"]
+    }

@@ -85,6 +85,16 @@ output "oauth2_proxy_cookie_secret_arn" {
   value       = module.kubeflow_aws.oauth2_proxy_cookie_secret_arn
 }
 
+output "rds_endpoint" {
+  description = "Hostname of the Pipelines database (RDS MySQL), or null when storage.rds is off."
+  value       = module.kubeflow_aws.rds_endpoint
+}
+
+output "rds_master_secret_arn" {
+  description = "Secrets Manager ARN of the RDS-managed master login (never its value), or null."
+  value       = module.kubeflow_aws.rds_master_secret_arn
+}
+
 output "ci_plan_role_arn" {
   description = "Role CI assumes to plan pull requests, or null."
   value       = try(module.ci_oidc[0].plan_role_arn, null)
