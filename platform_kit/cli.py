@@ -12,7 +12,7 @@ import sys
 import typer
 
 from platform_kit import context
-from platform_kit.commands import bootstrap, doctor, infra, render, sandbox, schema, validate
+from platform_kit.commands import bootstrap, doctor, infra, onboard, render, sandbox, schema, validate
 from platform_kit.context import ConfigDirOption, DebugOption, EnvOption, OutputOption, YesOption
 
 app = typer.Typer(
@@ -56,6 +56,7 @@ app.add_typer(sandbox.app, name="sandbox", rich_help_panel="Environment")
 app.command("bootstrap", rich_help_panel="Infrastructure")(bootstrap.command)
 app.add_typer(infra.app, name="infra", rich_help_panel="Infrastructure")
 app.command("render", rich_help_panel="Cluster")(render.command)
+app.command("onboard-team", rich_help_panel="Teams")(onboard.command)
 
 
 def main(argv: list[str] | None = None) -> None:

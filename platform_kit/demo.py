@@ -86,7 +86,6 @@ def run(config_dir: Path, renders: list | None = None) -> list[StepResult]:
                 "platform": lambda: (
                     f"cluster {outputs.get('cluster_name')}, bucket {outputs.get('artifact_bucket_name')}"
                 ),
-                "team": lambda: f"role {str(outputs.get('role_arn', '')).split('/')[-1]}",
             }[stack.kind]()
             return f"{changed}; {highlight}"
 
@@ -100,8 +99,23 @@ def run(config_dir: Path, renders: list | None = None) -> list[StepResult]:
     _step(results, "bootstrap: state bucket + KMS key", apply(Stack("bootstrap")))
     _step(results, "platform stack: VPC, EKS, Kubeflow AWS side, CI roles", apply(Stack("platform")))
     assert loaded is not None
+
+    def onboard(name: str) -> Callable[[], str]:
+        def action() -> str:
+            from platform_kit import onboarding, team_spec
+
+            request = team_spec.Request(name=name, env=ENV)
+            candidate = onboarding.prepare(settings, request, from_file=None, write=True)
+            options = onboarding.Options(env=ENV, yes=True)
+            result = onboarding.onboard_team(settings, candidate, options, confirm=lambda _: True, cluster=None)
+            stack = next(s for s in result.steps if s.name.startswith("team stack"))
+            role = (result.role_arn or "").split("/")[-1]
+            return f"{stack.outcome}; role {role}; {result.cluster.split(';')[0]}"
+
+        return action
+
     for team in loaded.teams_in(ENV):
-        _step(results, f"team stack: {team.name}", apply(Stack("team", team.name)))
+        _step(results, f"onboard-team {team.name}", onboard(team.name))
 
     def render() -> str:
         from platform_kit import manifests

@@ -65,3 +65,61 @@ def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
         return code, out, err
 
     return invoke
+
+
+SANDBOX_ADMIN_ROLE = "arn:aws:iam::123456789012:role/ml-platform-admin"
+SANDBOX_SSO_ROLE = "arn:aws:iam::123456789012:role/sso-ml-perception"
+_GPU_GROUP = """        gpu:
+          instance_types: [g5.xlarge]
+          min_size: 0
+          max_size: 2
+          desired_size: 0
+          gpu: true
+"""
+
+
+@pytest.fixture(scope="session")
+def sandbox_world(tmp_path_factory: pytest.TempPathFactory):
+    """The example config (plus a GPU node group and an SSO role) applied once on its own sandbox:
+    bootstrap, platform and both example teams, with real Terraform. Shared by the modules that
+    need applied stacks (about 90 s to build, one minute of it the provider's lifecycle wait).
+
+    Its state folder is ``<root>/.platform``, the default for a config at ``<root>/platform``, so
+    Settings built from that config dir find the same sandbox without any environment variable.
+    Yields (infra, outputs by stack id).
+    """
+    from platform_kit import context, sandbox
+    from platform_kit.config import load_platform
+    from platform_kit.infra import Infra, Stack
+
+    root = tmp_path_factory.mktemp("sandbox-world")
+    config = root / "platform"
+    shutil.copytree(EXAMPLE_CONFIG, config)
+    text = (config / "platform.yaml").read_text().replace("path: ../../shared/upstream/", f"path: {UPSTREAM}/")
+    text = text.replace(
+        "    network:\n      vpc_cidr: 10.30.0.0/16", _GPU_GROUP + "    network:\n      vpc_cidr: 10.30.0.0/16", 1
+    )
+    text = text.replace(
+        "      node_groups:\n        system:\n          instance_types: [m6i.large]\n          min_size: 1",
+        f"      admin_role_arns: [{SANDBOX_ADMIN_ROLE}]\n      node_groups:\n        system:\n"
+        "          instance_types: [m6i.large]\n          min_size: 1",
+        1,
+    )
+    assert SANDBOX_ADMIN_ROLE in text
+    (config / "platform.yaml").write_text(text)
+    team = config / "teams" / "perception.yaml"
+    team.write_text(team.read_text().replace("  sso_roles:\n", f"  sso_roles:\n    sandbox: {SANDBOX_SSO_ROLE}\n"))
+    assert SANDBOX_SSO_ROLE in team.read_text()
+    settings = context.Settings(env="sandbox", config_dir=config)
+    assert settings.state_dir == root / ".platform" or os.environ.get("PLATFORM_STATE_DIR")
+    state = root / ".platform"
+    sandbox.start(state)
+    try:
+        context.set_current(settings)
+        infra = Infra(settings, load_platform(config), "sandbox")
+        outputs = {}
+        for stack in (Stack("bootstrap"), Stack("platform"), Stack("team", "perception"), Stack("team", "planning")):
+            outputs[stack.id] = infra.apply(infra.plan(stack))
+        yield infra, outputs
+    finally:
+        sandbox.stop(state)

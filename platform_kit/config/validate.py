@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from platform_kit import naming, versions
-from platform_kit.config.loader import Document, Problem, YamlProblem, read
+from platform_kit.config.loader import Document, Problem, YamlProblem, parse, read
 from platform_kit.config.models import PlatformConfig, Team
 from platform_kit.errors import BadInput, ConfigErrors
 
@@ -217,9 +217,9 @@ def _display(path: Path, config_dir: Path) -> str:
         return str(path)
 
 
-def _load(path: Path, model: type[BaseModel], config_dir: Path, problems: list[Problem]):
+def _load(path: Path, model: type[BaseModel], config_dir: Path, problems: list[Problem], text: str | None = None):
     try:
-        doc = read(path, _display(path, config_dir))
+        doc = read(path, _display(path, config_dir)) if text is None else parse(text, _display(path, config_dir))
     except YamlProblem as exc:
         problems.append(exc.problem)
         return None, None
@@ -324,9 +324,14 @@ def _check_team(team: Team, doc: Document, path: Path, cfg: PlatformConfig | Non
                 add(("name",), f"{problem} in environment '{env_name}'; use a shorter team name")
 
 
-def load_platform(config_dir: Path | str) -> LoadedConfig:
-    """Read and validate everything under ``config_dir``; raise ConfigErrors listing every problem."""
+def load_platform(config_dir: Path | str, team_texts: dict[Path, str] | None = None) -> LoadedConfig:
+    """Read and validate everything under ``config_dir``; raise ConfigErrors listing every problem.
+
+    ``team_texts`` are candidate team files (path under ``teams/`` -> YAML text) checked as if they
+    were on disk, replacing a file of the same path: how a team is validated before it is written.
+    """
     config_dir = Path(config_dir)
+    team_texts = {Path(p): t for p, t in (team_texts or {}).items()}
     problems: list[Problem] = []
     if not config_dir.is_dir():
         raise BadInput(
@@ -343,8 +348,9 @@ def load_platform(config_dir: Path | str) -> LoadedConfig:
     team_docs: dict[str, Document] = {}
     teams_dir = config_dir / TEAMS_DIR
     paths = sorted([*teams_dir.glob("*.yaml"), *teams_dir.glob("*.yml")]) if teams_dir.is_dir() else []
+    paths = sorted(set(paths) | set(team_texts))
     for path in paths:
-        team, team_doc = _load(path, Team, config_dir, problems)
+        team, team_doc = _load(path, Team, config_dir, problems, team_texts.get(path))
         if team is None or team_doc is None:
             continue
         _check_team(team, team_doc, path, cfg, problems)

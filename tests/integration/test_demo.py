@@ -31,6 +31,9 @@ def test_demo_runs_twice_and_the_second_run_changes_nothing(
         assert sandbox.status(state).pid == info.pid
         assert "none failed" in second.out
         assert "no changes under build/sandbox" in second.out
+        # Teams go through onboard-team; the sandbox has no API server, so objects are rendered and validated.
+        assert "onboard-team perception" in second.out and "rendered and validated" in second.out
+        assert second.out.count("no changes; role acme-sandbox-team-") == 2
     finally:
         sandbox.stop(state)
 

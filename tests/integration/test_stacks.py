@@ -7,68 +7,24 @@ access entries, which moto lacks, are asserted at plan level in the modules' own
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLE_CONFIG, UPSTREAM
+from conftest import SANDBOX_ADMIN_ROLE, SANDBOX_SSO_ROLE
 
-from platform_kit import context, naming, sandbox
-from platform_kit.config import load_platform
+from platform_kit import naming
 from platform_kit.infra import Infra, Stack
 
 pytestmark = [pytest.mark.terraform, pytest.mark.sandbox]
 ENV = "sandbox"
-ADMIN_ROLE = "arn:aws:iam::123456789012:role/ml-platform-admin"
-SSO_ROLE = "arn:aws:iam::123456789012:role/sso-ml-perception"
-GPU_GROUP = """        gpu:
-          instance_types: [g5.xlarge]
-          min_size: 0
-          max_size: 2
-          desired_size: 0
-          gpu: true
-"""
+ADMIN_ROLE = SANDBOX_ADMIN_ROLE
+SSO_ROLE = SANDBOX_SSO_ROLE
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory):
-    """The example config (plus a GPU node group) with its own sandbox, everything applied once."""
-    import os
-
-    root = tmp_path_factory.mktemp("stacks")
-    config = root / "platform"
-    shutil.copytree(EXAMPLE_CONFIG, config)
-    text = (config / "platform.yaml").read_text().replace("path: ../../shared/upstream/", f"path: {UPSTREAM}/")
-    text = text.replace(
-        "    network:\n      vpc_cidr: 10.30.0.0/16", GPU_GROUP + "    network:\n      vpc_cidr: 10.30.0.0/16", 1
-    )
-    text = text.replace(
-        "      node_groups:\n        system:\n          instance_types: [m6i.large]\n          min_size: 1",
-        f"      admin_role_arns: [{ADMIN_ROLE}]\n      node_groups:\n        system:\n"
-        "          instance_types: [m6i.large]\n          min_size: 1",
-        1,
-    )
-    assert ADMIN_ROLE in text
-    (config / "platform.yaml").write_text(text)
-    team = config / "teams" / "perception.yaml"
-    team.write_text(team.read_text().replace("  sso_roles:\n", f"  sso_roles:\n    sandbox: {SSO_ROLE}\n"))
-    assert SSO_ROLE in team.read_text()
-    state = root / ".platform"
-    old = os.environ.get("PLATFORM_STATE_DIR")
-    os.environ["PLATFORM_STATE_DIR"] = str(state)
-    sandbox.start(state)
-    settings = context.set_current(context.Settings(env=ENV, config_dir=config))
-    loaded = load_platform(config)
-    infra = Infra(settings, loaded, ENV)
-    outputs = {}
-    for stack in (Stack("bootstrap"), Stack("platform"), Stack("team", "perception"), Stack("team", "planning")):
-        outputs[stack.id] = infra.apply(infra.plan(stack))
-    yield infra, outputs
-    sandbox.stop(state)
-    if old is None:
-        os.environ.pop("PLATFORM_STATE_DIR", None)
-    else:
-        os.environ["PLATFORM_STATE_DIR"] = old
+def world(sandbox_world):
+    """The session's applied sandbox (see conftest.sandbox_world): bootstrap, platform, two teams."""
+    return sandbox_world
 
 
 def _client(infra: Infra, service: str):

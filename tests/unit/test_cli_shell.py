@@ -13,9 +13,9 @@ from platform_kit.errors import BadInput, OperationFailed
 def test_help_lists_only_working_commands(cli) -> None:
     code, out, _ = cli("--help")
     assert code == 0
-    for name in ("validate", "schema", "doctor", "sandbox", "bootstrap", "infra", "render"):
+    for name in ("validate", "schema", "doctor", "sandbox", "bootstrap", "infra", "render", "onboard-team"):
         assert name in out
-    for name in ("onboard-team", "upgrade"):
+    for name in ("offboard-team", "upgrade"):
         assert name not in out
 
 

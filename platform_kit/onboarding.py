@@ -1,0 +1,418 @@
+"""``onboard_team``: from a request to a working team, in steps that are each safe to repeat.
+
+1. the spec is built and validated with every platform-wide rule (bad input: nothing touched);
+2. nothing that belongs to someone else is taken over (an IAM role outside this team's state, a
+   namespace that is not this team's profile);
+3. ``platform/teams/<team>.yaml`` is written (only if it changed; ``write=False`` for the
+   pull-request path, where CI runs from the committed file);
+4. the team's Terraform stack is planned, shown, confirmed and applied (its own state and lock);
+5. the team's objects are rendered with the role ARN the stack created, and server-side applied
+   (Profile first; the rest once the profile controller has made the namespace);
+6. the namespace and the ``default-editor`` service account's role annotation are waited for.
+
+Each step reads before it writes, so a second run changes nothing, and a run stopped anywhere is
+finished by running it again. Without a cluster (the sandbox has no Kubernetes API server) the
+objects are rendered and validated, and the result says so.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from platform_kit import naming, team_spec
+from platform_kit.config.validate import TEAMS_DIR, LoadedConfig, load_platform
+from platform_kit.context import Settings
+from platform_kit.errors import BadInput, OperationFailed
+
+NAMESPACE_TIMEOUT = 120.0
+ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"
+
+
+@dataclass
+class Step:
+    name: str
+    outcome: str
+    changed: bool
+    seconds: float = 0.0
+
+
+@dataclass
+class OnboardResult:
+    team: str
+    env: str
+    namespace: str
+    role_arn: str | None = None
+    artifact_prefixes: list[str] = field(default_factory=list)
+    ecr_repository: str | None = None
+    dashboard_url: str = ""
+    cluster: str = ""  # "applied" | "rendered and validated (no cluster)"
+    dry_run: bool = False
+    steps: list[Step] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return any(step.changed for step in self.steps)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "team": self.team,
+            "env": self.env,
+            "namespace": self.namespace,
+            "role_arn": self.role_arn,
+            "artifact_prefixes": self.artifact_prefixes,
+            "ecr_repository": self.ecr_repository,
+            "dashboard_url": self.dashboard_url,
+            "cluster": self.cluster,
+            "dry_run": self.dry_run,
+            "changed": self.changed,
+            "steps": [{"name": s.name, "outcome": s.outcome, "changed": s.changed} for s in self.steps],
+        }
+
+
+@dataclass
+class Options:
+    env: str
+    dry_run: bool = False
+    write: bool = True
+    yes: bool = False
+    allow_destroy: bool = False
+    kube_context: str | None = None
+    namespace_timeout: float = NAMESPACE_TIMEOUT
+
+
+# --- 1. the spec ----------------------------------------------------------------------------
+
+
+@dataclass
+class Candidate:
+    """The validated team, the text of its file, and whether that file exists and differs."""
+
+    loaded: LoadedConfig
+    team: Any
+    path: Path
+    text: str
+    file_changes: bool
+
+
+def prepare(settings: Settings, request: team_spec.Request, *, from_file: Path | None, write: bool) -> Candidate:
+    """Build the spec and validate it against the whole platform; BadInput/ConfigErrors before any call."""
+    config_dir = settings.config_dir
+    current = load_platform(config_dir)  # the platform as it is must already be valid
+    current.env(request.env)  # --env given and known
+    path = config_dir / TEAMS_DIR / f"{request.name}.yaml"
+    existing = current.teams.get(request.name)
+    if existing is not None and current.team_files.get(request.name) != path:
+        path = current.team_files[request.name]
+    base = team_spec.read_spec_file(from_file) if from_file else None
+    if base is None and path.is_file():
+        base = team_spec.read_spec_file(path, flag=str(path))
+    if not write:
+        if request.changes_anything:
+            raise BadInput(
+                "--no-write runs from the committed team file; change the file in the pull request instead of flags"
+            )
+        if not path.is_file() and from_file is None:
+            raise BadInput(f"--no-write: {path} does not exist (commit the team file first)")
+    spec = team_spec.build(request, base, existing=existing is not None)
+    on_disk = path.read_text(encoding="utf-8") if path.is_file() else None
+    # A file that already says the same keeps its bytes (and its comments): compare meaning, not text.
+    unchanged = on_disk is not None and yaml.safe_load(on_disk) == spec
+    text = on_disk if unchanged else team_spec.to_yaml(spec)
+    loaded = load_platform(config_dir, team_texts={path: text})
+    team = loaded.teams[request.name]
+    return Candidate(loaded, team, path, text, file_changes=write and not unchanged)
+
+
+# --- 2. nothing taken over ------------------------------------------------------------------
+
+
+def check_iam_role(iam: Any, role_name: str, team: str, env: str, managed: bool) -> None:
+    """Refuse a role of the team's name that this team's stack does not manage."""
+    from botocore.exceptions import ClientError
+
+    if managed:
+        return
+    try:
+        role = iam.get_role(RoleName=role_name)["Role"]
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "NoSuchEntity":
+            return
+        raise
+    tags = {t["Key"]: t["Value"] for t in iam.list_role_tags(RoleName=role_name).get("Tags", [])}
+    owner = f"team '{tags['team']}'" if "team" in tags else "no platform-kit team"
+    raise OperationFailed(
+        f"IAM role {role_name} already exists ({role['Arn']}, tagged for {owner}) and is not in this team's "
+        f"Terraform state; refusing to take it over",
+        hint=f"rename or delete that role, or import it: terraform import module.team.aws_iam_role.pipeline {role_name}"
+        if tags.get("team") == team and tags.get("platform-env") == env
+        else "pick another team name, or remove the role if it is abandoned",
+    )
+
+
+def check_namespace(cluster: Any, namespace: str, owner: str) -> None:
+    """Refuse a namespace that exists but is not this team's Kubeflow profile."""
+    live = cluster.get("v1", "Namespace", namespace)
+    if live is None:
+        return
+    profile = cluster.get("kubeflow.org/v1", "Profile", namespace)
+    if profile is None:
+        raise OperationFailed(
+            f"namespace {namespace} already exists and is not a Kubeflow profile; refusing to take it over",
+            hint="pick another team name, or delete the namespace if it is abandoned",
+        )
+    labels = (profile.get("metadata") or {}).get("labels") or {}
+    if labels.get("platform-kit.io/team") != namespace:
+        current = ((profile.get("spec") or {}).get("owner") or {}).get("name")
+        raise OperationFailed(
+            f"profile {namespace} exists (owner {current}) and was not created by platform-kit; "
+            "refusing to take it over",
+            hint=f"if it should become this team, label it: kubectl label profile {namespace} "
+            f"platform-kit.io/team={namespace}",
+        )
+
+
+# --- locking --------------------------------------------------------------------------------
+
+
+@contextmanager
+def local_lock(path: Path, what: str) -> Iterator[None]:
+    """One process at a time per stack on this machine (the S3 state lock covers other machines)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise OperationFailed(
+                f"{what} is locked by {holder} on this machine",
+                hint="wait for it to finish; the lock goes away with that process",
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} since {time.strftime('%Y-%m-%dT%H:%M:%S')}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+# --- the whole thing ------------------------------------------------------------------------
+
+
+def onboard_team(
+    settings: Settings,
+    candidate: Candidate,
+    options: Options,
+    *,
+    confirm: Callable[[Any], bool],
+    progress: Callable[[str], None] = lambda _: None,
+    cluster: Any | None = None,
+) -> OnboardResult:
+    """Run every step for ``candidate`` in ``options.env``; ``cluster`` (a kube.Cluster) or None."""
+    from platform_kit.infra import Infra, Stack
+
+    team = candidate.team
+    env_name = options.env
+    loaded = candidate.loaded
+    env = loaded.env(env_name)
+    namespace = naming.team_namespace(team.name)
+    result = OnboardResult(
+        team=team.name,
+        env=env_name,
+        namespace=namespace,
+        dashboard_url=f"https://{env.kubeflow.hostname}/?ns={namespace}",
+        dry_run=options.dry_run,
+    )
+
+    def step(name: str, action: Callable[[], tuple[str, bool]]) -> None:
+        progress(name)
+        start = time.perf_counter()
+        outcome, changed = action()
+        result.steps.append(Step(name, outcome, changed, time.perf_counter() - start))
+
+    infra = Infra(settings, loaded, env_name)
+    stack = Stack("team", team.name)
+    lock = settings.state_dir / "locks" / f"{env_name}-team-{team.name}.lock"
+    with local_lock(lock, f"team:{team.name} in {env_name}"):
+        state = _team_state(infra, stack)
+        iam = infra._aws.session_for(env, state_dir=settings.state_dir).client("iam")
+        role_name = naming.team_role(loaded.platform.organisation.name, env_name, team.name)
+        step(
+            "check nothing is taken over",
+            lambda: (_check_ownership(iam, role_name, team, env_name, state, cluster, namespace), False),
+        )
+        if options.dry_run:
+            step("team file", lambda: ("would be written" if candidate.file_changes else "unchanged", False))
+        else:
+            step("team file", lambda: _write_team_file(candidate, settings))
+        report_box: dict[str, Any] = {}
+
+        def terraform() -> tuple[str, bool]:
+            report = infra.plan(stack)
+            report_box["report"] = report
+            if not report.has_changes:
+                outputs = infra.apply(report)  # no changes: reads outputs only
+                report_box["outputs"] = outputs
+                return "no changes", False
+            if options.dry_run:
+                return f"would add {report.add}, change {report.change}, destroy {report.destroy}", False
+            if not confirm(report):
+                raise OperationFailed(f"team:{team.name}: plan not applied (declined)")
+            report_box["outputs"] = infra.apply(report)
+            return f"applied: {report.add} added, {report.change} changed, {report.destroy} destroyed", True
+
+        step(f"team stack (teams/{env_name}/{team.name}.tfstate)", terraform)
+        outputs = report_box.get("outputs") or {}
+        result.role_arn = outputs.get("role_arn")
+        result.artifact_prefixes = list(outputs.get("artifact_prefixes") or naming.team_artifact_prefixes(team.name))
+        result.ecr_repository = outputs.get("ecr_repository_url")
+
+        objects = _render(loaded, env_name, team, result.role_arn)
+        if cluster is None:
+            result.cluster = "rendered and validated (no cluster; pass --kube-context to apply)"
+            step(
+                "team objects",
+                lambda: (f"{len(objects)} objects rendered and validated; no cluster to apply to", False),
+            )
+        elif options.dry_run:
+            result.cluster = "dry run"
+            step("team objects", lambda: (_preview(cluster, objects), False))
+        else:
+            result.cluster = "applied"
+            step("apply the Profile", lambda: _apply(cluster, [o for o in objects if o["kind"] == "Profile"]))
+            step(
+                "wait for the namespace",
+                lambda: (_wait_namespace(cluster, namespace, team.owner, options.namespace_timeout), False),
+            )
+            step("apply the team objects", lambda: _apply(cluster, [o for o in objects if o["kind"] != "Profile"]))
+            step(
+                "wait for default-editor's role",
+                lambda: (_wait_role(cluster, namespace, result.role_arn, options.namespace_timeout), False),
+            )
+    return result
+
+
+def _team_state(infra: Any, stack: Any) -> dict[str, Any] | None:
+    """The team stack's state object, or None before its first apply."""
+    import json
+
+    from botocore.exceptions import ClientError
+
+    try:
+        body = infra._s3().get_object(Bucket=infra.state_bucket, Key=infra.state_key(stack))["Body"].read()
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code")
+        if code == "NoSuchKey":
+            return None
+        if code == "NoSuchBucket":
+            raise OperationFailed(
+                f"state bucket {infra.state_bucket} does not exist",
+                hint=f"run: platform bootstrap --env {infra.env_name}",
+            ) from None
+        raise
+    return json.loads(body)
+
+
+def _manages_role(state: dict[str, Any] | None) -> bool:
+    if not state:
+        return False
+    return any(r.get("type") == "aws_iam_role" and r.get("instances") for r in state.get("resources", []))
+
+
+def _check_ownership(iam, role_name, team, env_name, state, cluster, namespace) -> str:
+    check_iam_role(iam, role_name, team.name, env_name, managed=_manages_role(state))
+    if cluster is not None:
+        check_namespace(cluster, namespace, team.owner)
+        return "IAM role and namespace are free or already this team's"
+    return "IAM role is free or already this team's"
+
+
+def _write_team_file(candidate: Candidate, settings: Settings) -> tuple[str, bool]:
+    try:
+        shown = candidate.path.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        shown = candidate.path
+    if not candidate.file_changes:
+        return f"{shown} unchanged", False
+    team_spec.write(candidate.path, candidate.text)
+    return f"{shown} written", True
+
+
+def _render(loaded: LoadedConfig, env_name: str, team: Any, role_arn: str | None) -> list[dict[str, Any]]:
+    from platform_kit.render import schemas
+    from platform_kit.render import team as team_render
+
+    objects = team_render.render_team(loaded.platform, env_name, team)
+    derived = team_render.team_role_arn(loaded.platform, env_name, team.name)
+    if role_arn is not None and role_arn != derived:
+        raise OperationFailed(f"the team stack's role {role_arn} is not the role the render derives ({derived})")
+    kubernetes = loaded.platform.environments[env_name].cluster.kubernetes_version
+    allow = (
+        ("kubeflow.org", "Profile"),
+        ("security.istio.io", "AuthorizationPolicy"),
+        ("security.istio.io", "RequestAuthentication"),
+    )
+    problems = schemas.validate(objects, kubernetes, allow_without_schema=allow)
+    if problems:
+        raise OperationFailed(f"rendered team objects are not valid: {problems[0]}")
+    return objects
+
+
+def _preview(cluster: Any, objects: list[dict[str, Any]]) -> str:
+    from platform_kit import kube
+
+    pending = [
+        o
+        for o in objects
+        if not kube.contains(
+            cluster.get(o["apiVersion"], o["kind"], o["metadata"]["name"], o["metadata"].get("namespace")), o
+        )
+    ]
+    return f"{len(pending)} of {len(objects)} objects would be applied" if pending else "cluster already matches"
+
+
+def _apply(cluster: Any, objects: list[dict[str, Any]]) -> tuple[str, bool]:
+    outcomes = [cluster.apply(o) for o in objects]
+    created, changed = outcomes.count("created"), outcomes.count("changed")
+    if not created and not changed:
+        return f"{len(objects)} unchanged", False
+    return f"{created} created, {changed} changed, {outcomes.count('unchanged')} unchanged", True
+
+
+def _wait_namespace(cluster: Any, namespace: str, owner: str, timeout: float) -> str:
+    def check() -> str | None:
+        live = cluster.get("v1", "Namespace", namespace)
+        if live is None:
+            return f"namespace {namespace} not created yet (is the Kubeflow profile controller running?)"
+        current = ((live.get("metadata") or {}).get("annotations") or {}).get("owner")
+        if current != owner:
+            return f"namespace {namespace} has owner {current!r}, expected {owner}"
+        return None
+
+    cluster.wait_for(check, timeout=timeout, what=f"namespace {namespace}")
+    return f"namespace {namespace} exists, owner {owner}"
+
+
+def _wait_role(cluster: Any, namespace: str, role_arn: str | None, timeout: float) -> str:
+    def check() -> str | None:
+        account = cluster.get("v1", "ServiceAccount", "default-editor", namespace)
+        if account is None:
+            return f"service account {namespace}/default-editor not created yet"
+        current = ((account.get("metadata") or {}).get("annotations") or {}).get(ROLE_ANNOTATION)
+        if role_arn is not None and current != role_arn:
+            return f"{namespace}/default-editor has {ROLE_ANNOTATION}={current!r}, expected {role_arn}"
+        return None
+
+    cluster.wait_for(check, timeout=timeout, what=f"{namespace}/default-editor's role annotation")
+    return f"{namespace}/default-editor assumes {role_arn}"
