@@ -12,7 +12,19 @@ import sys
 import typer
 
 from platform_kit import context
-from platform_kit.commands import bootstrap, doctor, infra, onboard, render, sandbox, schema, validate
+from platform_kit.commands import (
+    bootstrap,
+    doctor,
+    infra,
+    offboard,
+    onboard,
+    render,
+    sandbox,
+    schema,
+    teams,
+    transfer,
+    validate,
+)
 from platform_kit.context import ConfigDirOption, DebugOption, EnvOption, OutputOption, YesOption
 
 app = typer.Typer(
@@ -57,6 +69,9 @@ app.command("bootstrap", rich_help_panel="Infrastructure")(bootstrap.command)
 app.add_typer(infra.app, name="infra", rich_help_panel="Infrastructure")
 app.command("render", rich_help_panel="Cluster")(render.command)
 app.command("onboard-team", rich_help_panel="Teams")(onboard.command)
+app.command("offboard-team", rich_help_panel="Teams")(offboard.command)
+app.command("transfer-owner", rich_help_panel="Teams")(transfer.command)
+app.add_typer(teams.app, name="teams", rich_help_panel="Teams")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -231,8 +231,12 @@ class Cluster:
         )
         return [item.to_dict() for item in result.items]
 
-    def apply(self, obj: dict[str, Any]) -> str:
-        """Server-side apply ``obj`` unless the cluster already has it; returns created/changed/unchanged."""
+    def apply(self, obj: dict[str, Any], *, field_manager: str | None = None) -> str:
+        """Server-side apply ``obj`` unless the cluster already has it; returns created/changed/unchanged.
+
+        One field manager owns one set of fields: applying a smaller object with the same manager
+        removes the fields it no longer names, so a partial write goes under its own manager.
+        """
         meta = obj["metadata"]
         live = self.get(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace"))
         if live is not None and contains(live, obj):
@@ -244,7 +248,7 @@ class Cluster:
                 body=obj,
                 name=meta["name"],
                 namespace=meta.get("namespace"),
-                field_manager=self.field_manager,
+                field_manager=field_manager or self.field_manager,
                 force_conflicts=True,
             )
 

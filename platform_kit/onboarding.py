@@ -87,6 +87,9 @@ class Options:
     allow_destroy: bool = False
     kube_context: str | None = None
     namespace_timeout: float = NAMESPACE_TIMEOUT
+    check_runs: bool = False  # offboard-team: refuse while pipeline runs are active...
+    force: bool = False  # ...unless forced
+    hand_over: bool = False  # transfer-owner: move the namespace's owner annotation first
 
 
 # --- 1. the spec ----------------------------------------------------------------------------
@@ -103,8 +106,18 @@ class Candidate:
     file_changes: bool
 
 
-def prepare(settings: Settings, request: team_spec.Request, *, from_file: Path | None, write: bool) -> Candidate:
-    """Build the spec and validate it against the whole platform; BadInput/ConfigErrors before any call."""
+def prepare(
+    settings: Settings,
+    request: team_spec.Request,
+    *,
+    from_file: Path | None,
+    write: bool,
+    must_exist: bool = False,
+    owner_change: bool = False,
+) -> Candidate:
+    """Build the spec and validate it against the whole platform; BadInput/ConfigErrors before any call.
+
+    ``must_exist`` for offboard-team and transfer-owner, which act on a team that has a file."""
     config_dir = settings.config_dir
     current = load_platform(config_dir)  # the platform as it is must already be valid
     current.env(request.env)  # --env given and known
@@ -122,7 +135,14 @@ def prepare(settings: Settings, request: team_spec.Request, *, from_file: Path |
             )
         if not path.is_file() and from_file is None:
             raise BadInput(f"--no-write: {path} does not exist (commit the team file first)")
-    spec = team_spec.build(request, base, existing=existing is not None)
+    if must_exist and existing is None:
+        raise BadInput(f"no team '{request.name}' in {config_dir / TEAMS_DIR}/", hint="see: platform teams list")
+    if must_exist and request.env not in existing.environments:
+        raise BadInput(
+            f"team '{request.name}' is not in environment '{request.env}' "
+            f"(its environments: {', '.join(existing.environments)})"
+        )
+    spec = team_spec.build(request, base, existing=existing is not None, owner_change=owner_change)
     on_disk = path.read_text(encoding="utf-8") if path.is_file() else None
     # A file that already says the same keeps its bytes (and its comments): compare meaning, not text.
     unchanged = on_disk is not None and yaml.safe_load(on_disk) == spec
@@ -178,6 +198,36 @@ def check_namespace(cluster: Any, namespace: str, owner: str) -> None:
             hint=f"if it should become this team, label it: kubectl label profile {namespace} "
             f"platform-kit.io/team={namespace}",
         )
+
+
+def active_runs(cluster: Any, namespace: str) -> list[str]:
+    """Names of the namespace's Argo workflows (pipeline runs) that have not finished."""
+    from platform_kit.errors import OperationFailed as _Failed
+
+    try:
+        workflows = cluster.list("argoproj.io/v1alpha1", "Workflow", namespace=namespace)
+    except _Failed as exc:
+        if "does not serve" in exc.message:  # no Argo (Pipelines not installed): no runs
+            return []
+        raise
+    done = {"Succeeded", "Failed", "Error"}
+    return sorted(w["metadata"]["name"] for w in workflows if ((w.get("status") or {}).get("phase")) not in done)
+
+
+OWNER_FIELD_MANAGER = "platform-kit-owner"
+
+
+def hand_namespace_over(cluster: Any, namespace: str, owner: str) -> tuple[str, bool]:
+    """Point the namespace's ``owner`` annotation at the new owner before the Profile changes.
+
+    The profile controller refuses a Profile whose owner differs from its namespace's annotation
+    (it never takes over a namespace); this annotation is the one field it checks."""
+    if cluster.get("v1", "Namespace", namespace) is None:
+        return f"namespace {namespace} does not exist yet", False
+    body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace, "annotations": {"owner": owner}}}
+    outcome = cluster.apply(body, field_manager=OWNER_FIELD_MANAGER)
+    changed = outcome != "unchanged"
+    return f"namespace {namespace} owner annotation {'set' if changed else 'already'} {owner}", changed
 
 
 # --- locking --------------------------------------------------------------------------------
@@ -252,6 +302,8 @@ def onboard_team(
             "check nothing is taken over",
             lambda: (_check_ownership(iam, role_name, team, env_name, state, cluster, namespace), False),
         )
+        if options.check_runs:
+            step("check for active pipeline runs", lambda: (_check_runs(cluster, namespace, options.force), False))
         if options.dry_run:
             step("team file", lambda: ("would be written" if candidate.file_changes else "unchanged", False))
         else:
@@ -290,17 +342,33 @@ def onboard_team(
             step("team objects", lambda: (_preview(cluster, objects), False))
         else:
             result.cluster = "applied"
+            if options.hand_over:
+                step("hand the namespace over", lambda: hand_namespace_over(cluster, namespace, team.owner))
             step("apply the Profile", lambda: _apply(cluster, [o for o in objects if o["kind"] == "Profile"]))
             step(
                 "wait for the namespace",
                 lambda: (_wait_namespace(cluster, namespace, team.owner, options.namespace_timeout), False),
             )
             step("apply the team objects", lambda: _apply(cluster, [o for o in objects if o["kind"] != "Profile"]))
+            step("remove what is no longer rendered", lambda: _prune(cluster, team.name, namespace, objects))
             step(
                 "wait for default-editor's role",
                 lambda: (_wait_role(cluster, namespace, result.role_arn, options.namespace_timeout), False),
             )
     return result
+
+
+def _check_runs(cluster: Any, namespace: str, force: bool) -> str:
+    if cluster is None:
+        return "no cluster to ask (sandbox); not checked"
+    runs = active_runs(cluster, namespace)
+    if runs and not force:
+        shown = ", ".join(runs[:5]) + (f" and {len(runs) - 5} more" if len(runs) > 5 else "")
+        raise OperationFailed(
+            f"{len(runs)} pipeline run(s) still active in {namespace}: {shown}",
+            hint="wait for them to finish, or pass --force to offboard anyway (their role stops working)",
+        )
+    return f"{len(runs)} active (forced)" if runs else "none active"
 
 
 def _team_state(infra: Any, stack: Any) -> dict[str, Any] | None:
@@ -390,6 +458,33 @@ def _apply(cluster: Any, objects: list[dict[str, Any]]) -> tuple[str, bool]:
     return f"{created} created, {changed} changed, {outcomes.count('unchanged')} unchanged", True
 
 
+# Namespaced kinds the team render produces; the prune step looks only at these, and only at
+# objects carrying the kit's team label (the profile controller's own objects have none).
+PRUNABLE = (
+    ("rbac.authorization.k8s.io/v1", "RoleBinding"),
+    ("security.istio.io/v1beta1", "AuthorizationPolicy"),
+    ("security.istio.io/v1beta1", "RequestAuthentication"),
+    ("networking.k8s.io/v1", "NetworkPolicy"),
+    ("v1", "LimitRange"),
+    ("v1", "ConfigMap"),
+)
+
+
+def _prune(cluster: Any, team: str, namespace: str, objects: list[dict[str, Any]]) -> tuple[str, bool]:
+    """Delete the team's labelled objects that the render no longer has (a removed member, an offboarding)."""
+    wanted = {(o["kind"], o["metadata"]["name"]) for o in objects}
+    selector = f"app.kubernetes.io/managed-by=platform-kit,platform-kit.io/team={team}"
+    removed: list[str] = []
+    for api_version, kind in PRUNABLE:
+        for live in cluster.list(api_version, kind, namespace=namespace, label_selector=selector):
+            name = live["metadata"]["name"]
+            if (kind, name) not in wanted and cluster.delete(api_version, kind, name, namespace):
+                removed.append(f"{kind} {name}")
+    if not removed:
+        return "nothing to remove", False
+    return f"removed {len(removed)}: {', '.join(removed)}", True
+
+
 def _wait_namespace(cluster: Any, namespace: str, owner: str, timeout: float) -> str:
     def check() -> str | None:
         live = cluster.get("v1", "Namespace", namespace)
@@ -416,3 +511,177 @@ def _wait_role(cluster: Any, namespace: str, role_arn: str | None, timeout: floa
 
     cluster.wait_for(check, timeout=timeout, what=f"{namespace}/default-editor's role annotation")
     return f"{namespace}/default-editor assumes {role_arn}"
+
+
+# --- deleting a team ------------------------------------------------------------------------
+
+
+@dataclass
+class Deletion:
+    """What deleting a team in one environment removes; shown before anything is removed."""
+
+    stack_resources: int = 0
+    profile: bool = False
+    images: int = 0
+    objects: int = 0
+    bytes: int = 0
+    file_action: str = ""
+
+    def lines(self, team: str, env: str, purge: bool) -> list[str]:
+        out = [
+            f"the team stack teams/{env}/{team}.tfstate ({self.stack_resources} resources: roles, policy, repository)"
+        ]
+        if self.profile:
+            out.append(f"the Profile and namespace {team} (everything in the namespace)")
+        if purge:
+            out.append(f"{self.objects} artifact object version(s), {self.bytes:,} bytes, under the team's prefixes")
+            out.append(f"{self.images} image(s) in the team's ECR repository")
+        else:
+            out.append("kept: the team's artifacts in the bucket")
+        out.append(self.file_action)
+        return out
+
+
+def _artifact_versions(s3: Any, bucket: str, prefixes: list[str]) -> list[dict[str, Any]]:
+    versions: list[dict[str, Any]] = []
+    for prefix in prefixes:
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix):
+            versions += [
+                {"Key": v["Key"], "VersionId": v["VersionId"], "Size": v.get("Size", 0)}
+                for v in page.get("Versions", [])
+            ]
+            versions += [
+                {"Key": m["Key"], "VersionId": m["VersionId"], "Size": 0} for m in page.get("DeleteMarkers", [])
+            ]
+    return versions
+
+
+def _images(ecr: Any, repository: str) -> list[dict[str, Any]]:
+    from botocore.exceptions import ClientError
+
+    try:
+        pages = ecr.get_paginator("list_images").paginate(repositoryName=repository)
+        return [image for page in pages for image in page.get("imageIds", [])]
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "RepositoryNotFoundException":
+            return []
+        raise
+
+
+def delete_team(
+    settings: Settings,
+    loaded: LoadedConfig,
+    env_name: str,
+    team: Any,
+    *,
+    purge: bool,
+    force: bool,
+    confirm: Callable[[Deletion], bool],
+    progress: Callable[[str], None] = lambda _: None,
+    cluster: Any | None = None,
+    namespace_timeout: float = NAMESPACE_TIMEOUT,
+) -> OnboardResult:
+    """Remove ``team`` from ``env_name``: Profile and namespace, its stack, optionally its data; then its file.
+
+    The team file changes last, so a run stopped anywhere still finds the team and finishes."""
+    from platform_kit.infra import Infra, Stack
+
+    namespace = naming.team_namespace(team.name)
+    org = loaded.platform.organisation.name
+    result = OnboardResult(team=team.name, env=env_name, namespace=namespace)
+    infra = Infra(settings, loaded, env_name)
+    stack = Stack("team", team.name)
+    session = infra._aws.session_for(loaded.env(env_name), state_dir=settings.state_dir)
+    repository = naming.team_ecr_repository(org, team.name)
+    prefixes = naming.team_artifact_prefixes(team.name)
+    bucket = infra.platform_outputs().get("artifact_bucket_name")
+
+    def step(name: str, action: Callable[[], tuple[str, bool]]) -> None:
+        progress(name)
+        start = time.perf_counter()
+        outcome, changed = action()
+        result.steps.append(Step(name, outcome, changed, time.perf_counter() - start))
+
+    lock = settings.state_dir / "locks" / f"{env_name}-team-{team.name}.lock"
+    with local_lock(lock, f"team:{team.name} in {env_name}"):
+        step("check for active pipeline runs", lambda: (_check_runs(cluster, namespace, force), False))
+        state = _team_state(infra, stack)
+        versions = _artifact_versions(session.client("s3"), str(bucket), prefixes) if bucket else []
+        images = _images(session.client("ecr"), repository)
+        other_envs = [e for e in team.environments if e != env_name]
+        deletion = Deletion(
+            stack_resources=sum(len(r.get("instances", [])) for r in (state or {}).get("resources", [])),
+            profile=cluster is not None and cluster.get("kubeflow.org/v1", "Profile", namespace) is not None,
+            images=len(images),
+            objects=len(versions),
+            bytes=sum(v["Size"] for v in versions),
+            file_action=(
+                f"{env_name} removed from the team file's environments (still in {', '.join(other_envs)})"
+                if other_envs
+                else f"the team file teams/{team.name}.yaml"
+            ),
+        )
+        if images and not purge:
+            raise OperationFailed(
+                f"the team's ECR repository {repository} holds {len(images)} image(s), which deleting the stack "
+                "would lose",
+                hint="move them, or pass --purge-data to delete them with the team",
+            )
+        if not confirm(deletion):
+            raise OperationFailed(f"team {team.name}: deletion not confirmed; nothing was removed")
+        if cluster is not None:
+            step("delete the Profile and its namespace", lambda: _delete_profile(cluster, namespace, namespace_timeout))
+        else:
+            step("delete the Profile and its namespace", lambda: ("no cluster (sandbox); nothing to delete", False))
+        if purge:
+            step("delete the team's images", lambda: _purge_images(session.client("ecr"), repository, images))
+            step("delete the team's artifacts", lambda: _purge_objects(session.client("s3"), str(bucket), versions))
+
+        def destroy() -> tuple[str, bool]:
+            report = infra.plan(stack, destroy=True)
+            if not report.has_changes:
+                return "nothing left to destroy", False
+            infra.apply(report)
+            return f"destroyed {report.destroy} resource(s)", True
+
+        step(f"destroy the team stack (teams/{env_name}/{team.name}.tfstate)", destroy)
+        step("team file", lambda: _drop_env_from_file(loaded, team, env_name))
+    result.cluster = "deleted" if cluster is not None else "no cluster (sandbox)"
+    return result
+
+
+def _delete_profile(cluster: Any, namespace: str, timeout: float) -> tuple[str, bool]:
+    deleted = cluster.delete("kubeflow.org/v1", "Profile", namespace)
+
+    def gone() -> str | None:
+        return None if cluster.get("v1", "Namespace", namespace) is None else f"namespace {namespace} still exists"
+
+    cluster.wait_for(gone, timeout=timeout, what=f"namespace {namespace} to be deleted")
+    return ("Profile deleted; namespace gone" if deleted else "already gone"), deleted
+
+
+def _purge_images(ecr: Any, repository: str, images: list[dict[str, Any]]) -> tuple[str, bool]:
+    for start in range(0, len(images), 100):
+        ecr.batch_delete_image(repositoryName=repository, imageIds=images[start : start + 100])
+    return (f"{len(images)} image(s) deleted" if images else "no images"), bool(images)
+
+
+def _purge_objects(s3: Any, bucket: str, versions: list[dict[str, Any]]) -> tuple[str, bool]:
+    for start in range(0, len(versions), 1000):
+        batch = [{"Key": v["Key"], "VersionId": v["VersionId"]} for v in versions[start : start + 1000]]
+        s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
+    return (f"{len(versions)} object version(s) deleted" if versions else "no objects"), bool(versions)
+
+
+def _drop_env_from_file(loaded: LoadedConfig, team: Any, env_name: str) -> tuple[str, bool]:
+    path = loaded.team_files.get(team.name)
+    if path is None or not path.is_file():
+        return "already removed", False
+    spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    environments = [e for e in spec.get("environments", []) if e != env_name]
+    if environments:
+        spec["environments"] = environments
+        team_spec.write(path, team_spec.to_yaml(spec))
+        return f"{env_name} removed from {path.name}", True
+    path.unlink()
+    return f"{path.name} removed", True

@@ -70,6 +70,7 @@ class Request:
     cost_center: str | None = None
     display_name: str | None = None
     env: str | None = None
+    state: str | None = None  # "active" (onboard-team) or "stale" (offboard-team)
 
     @property
     def changes_anything(self) -> bool:
@@ -105,15 +106,19 @@ def _upsert(entries: list[dict[str, Any]], key: str, grant: Grant) -> None:
     entries.append({key: grant.subject, "role": grant.role})
 
 
-def build(request: Request, base: dict[str, Any] | None, *, existing: bool) -> dict[str, Any]:
-    """The team's spec: ``base`` (its current file or a spec file) with the request applied on top."""
+def build(
+    request: Request, base: dict[str, Any] | None, *, existing: bool, owner_change: bool = False
+) -> dict[str, Any]:
+    """The team's spec: ``base`` (its current file or a spec file) with the request applied on top.
+
+    ``owner_change`` is transfer-owner's: everywhere else a different owner is refused."""
     spec: dict[str, Any] = copy.deepcopy(base) if base else {}
     if spec.get("name", request.name) != request.name:
         raise BadInput(f"the spec names team '{spec.get('name')}', not '{request.name}'")
     spec["name"] = request.name
     if request.owner:
         current = spec.get("owner")
-        if existing and current and current != request.owner:
+        if existing and current and current != request.owner and not owner_change:
             raise BadInput(
                 f"--owner {request.owner}: team '{request.name}' is owned by {current}",
                 hint=f"to hand it over run: platform transfer-owner {request.name} --to {request.owner}",
@@ -121,6 +126,8 @@ def build(request: Request, base: dict[str, Any] | None, *, existing: bool) -> d
         spec["owner"] = request.owner
     if not spec.get("owner"):
         raise BadInput(f"--owner is required to onboard a new team ('{request.name}' has no team file yet)")
+    if request.state is not None and spec.get("state", "active") != request.state:
+        spec["state"] = request.state
     if not existing:  # defaults only for a new team: an existing file keeps what it says
         spec.setdefault("display_name", request.name.replace("-", " ").title())
         spec.setdefault("state", "active")

@@ -22,6 +22,10 @@ KubeContextOption = Annotated[
     typer.Option("--kube-context", help="kubeconfig context to apply with (default: the env's EKS cluster)."),
 ]
 
+WaitTimeoutOption = Annotated[
+    float, typer.Option("--wait-timeout", help="Seconds to wait for the namespace and role annotation.", min=1)
+]
+
 
 def command(
     name: Annotated[str, typer.Argument(help="Team name: the namespace and part of every AWS name.")],
@@ -44,9 +48,7 @@ def command(
         bool, typer.Option("--dry-run", help="Validate, plan and render; change nothing anywhere.")
     ] = False,
     kube_context: KubeContextOption = None,
-    wait_timeout: Annotated[
-        float, typer.Option("--wait-timeout", help="Seconds to wait for the namespace and role annotation.", min=1)
-    ] = 120.0,
+    wait_timeout: WaitTimeoutOption = 120.0,
     env: EnvOption = None,
     config_dir: ConfigDirOption = None,
     output: OutputOption = None,
@@ -69,32 +71,45 @@ def command(
         cost_center=cost_center,
         display_name=display_name,
         env=settings.env,
+        state=None if no_write else "active",  # onboarding an offboarded (stale) team brings it back
     )
-    if not settings.yes and not dry_run and not sys.stdin.isatty():
-        from platform_kit.errors import BadInput
-
-        raise BadInput(
-            "onboard-team changes the team file, AWS and the cluster, and there is no terminal to confirm",
-            hint="pass --yes (CI), or --dry-run to see what would change",
-        )
+    require_yes(settings, dry_run, "onboard-team")
     candidate = onboarding.prepare(settings, request, from_file=from_file, write=not no_write)
     assert settings.env is not None
     options = onboarding.Options(
         env=settings.env, dry_run=dry_run, write=not no_write, yes=settings.yes, namespace_timeout=wait_timeout
     )
-    cluster = connect(settings, candidate.loaded, settings.env, kube_context)
+    run_and_report(settings, candidate, options, kube_context, command="onboard-team")
+
+
+def run_and_report(settings, candidate, options, kube_context, *, command: str, done: str | None = None) -> None:
+    """The shared core of onboard-team, offboard-team and transfer-owner: connect, run, report."""
+    from platform_kit import onboarding
+
+    cluster = connect(settings, candidate.loaded, options.env, kube_context)
     result = onboarding.onboard_team(
         settings,
         candidate,
         options,
-        confirm=lambda report: _confirm(report, settings.yes, candidate.loaded.env(settings.env).protected),
+        confirm=lambda report: confirm_plan(report, settings.yes, candidate.loaded.env(options.env).protected),
         progress=(lambda _: None) if settings.json else console.step,
         cluster=cluster,
     )
     if settings.json:
-        console.emit_json(result.as_dict())
+        console.emit_json({**result.as_dict(), "owner": candidate.team.owner})
         return
-    print_summary(result)
+    print_summary(result, command=command, done=done)
+
+
+def require_yes(settings, dry_run: bool, name: str) -> None:
+    """Refuse, before anything happens, a run that would need to ask but has no terminal to ask on."""
+    if not settings.yes and not dry_run and not sys.stdin.isatty():
+        from platform_kit.errors import BadInput
+
+        raise BadInput(
+            f"{name} changes the team file, AWS and the cluster, and there is no terminal to confirm",
+            hint="pass --yes (CI), or --dry-run to see what would change",
+        )
 
 
 def connect(settings, loaded, env_name: str, kube_context: str | None):
@@ -122,7 +137,7 @@ def connect(settings, loaded, env_name: str, kube_context: str | None):
     return kube.Cluster(api, cache_file=str(cache / f"discovery-{name}.json"))
 
 
-def _confirm(report, yes: bool, protected: bool) -> bool:
+def confirm_plan(report, yes: bool, protected: bool) -> bool:
     from platform_kit.commands.infra import confirm, print_plan
 
     if not context.current().json:
@@ -130,30 +145,31 @@ def _confirm(report, yes: bool, protected: bool) -> bool:
     return confirm(report, yes=yes, allow_destroy=False, protected=protected)
 
 
-def print_summary(result) -> None:
+def print_summary(result, *, command: str = "onboard-team", done: str | None = None, details: bool = True) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=f"onboard-team {result.team} ({result.env})", show_edge=False, title_justify="left")
+    table = Table(title=f"{command} {result.team} ({result.env})", show_edge=False, title_justify="left")
     table.add_column("step")
     table.add_column("result", overflow="fold")
     for step in result.steps:
         table.add_row(escape(step.name), escape(step.outcome))
     console.out.print(table)
-    details = Table(show_header=False, show_edge=False, box=None)
-    details.add_column(style="bold")
-    details.add_column(overflow="fold")
-    details.add_row("namespace", result.namespace)
-    details.add_row("role", result.role_arn or "(not created yet)")
-    details.add_row("artifacts", ", ".join(result.artifact_prefixes))
-    details.add_row("images", result.ecr_repository or "(no ECR repository)")
-    details.add_row("dashboard", result.dashboard_url)
-    details.add_row("cluster", result.cluster)
-    console.out.print(details)
+    if details:
+        names = Table(show_header=False, show_edge=False, box=None)
+        names.add_column(style="bold")
+        names.add_column(overflow="fold")
+        names.add_row("namespace", result.namespace)
+        names.add_row("role", result.role_arn or "(not created yet)")
+        names.add_row("artifacts", ", ".join(result.artifact_prefixes))
+        names.add_row("images", result.ecr_repository or "(no ECR repository)")
+        names.add_row("dashboard", result.dashboard_url)
+        names.add_row("cluster", result.cluster)
+        console.out.print(names)
     if result.dry_run:
         console.info("dry run: nothing was written, applied or changed")
     elif result.changed:
-        console.success(f"team {result.team} onboarded in {result.env}")
+        console.success(done or f"team {result.team} onboarded in {result.env}")
     else:
         console.success(f"team {result.team} in {result.env} already matches; nothing changed")
     console.next_commands(

@@ -492,7 +492,8 @@ def render_team(cfg: PlatformConfig, env: str, team: Team) -> list[dict[str, Any
         _pipeline_root(cfg, env, team, namespace),
         *_network_policies(cfg, env, team, namespace),
         _request_authentication(cfg, env, team, namespace),
-        *_member_access(team, namespace),
-        *_group_access(team, namespace),
+        # An offboarded (stale) team keeps its profile, namespace and data, but nobody's access.
+        *(_member_access(team, namespace) if team.state == "active" else []),
+        *(_group_access(team, namespace) if team.state == "active" else []),
     ]
     return sorted(objects, key=_sort_key)

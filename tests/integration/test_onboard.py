@@ -361,3 +361,243 @@ def test_two_teams_onboarded_at_once_both_succeed(onboard) -> None:
         assert proc.returncode == 0, err[-2000:]
         assert json.loads(out)["changed"] is True
     assert {"teams/sandbox/alpha.tfstate", "teams/sandbox/bravo.tfstate"} <= _state_keys(onboard.infra)
+
+
+# --- offboard-team, transfer-owner, pruning ----------------------------------------------------
+
+
+def _trust_effects(infra, team: str) -> list[str]:
+    role = _iam(infra).get_role(RoleName=naming.team_role("acme", ENV, team))["Role"]
+    document = role["AssumeRolePolicyDocument"]
+    document = json.loads(document) if isinstance(document, str) else document
+    return [s["Effect"] for s in document["Statement"]]
+
+
+def _access(kube, namespace: str) -> set[str]:
+    return {
+        f"{o['kind']} {o['metadata']['name']}"
+        for kind in ("RoleBinding", "AuthorizationPolicy")
+        for o in kube.objects(kind, namespace)
+        if (o["metadata"].get("labels") or {}).get("platform-kit.io/team") == namespace
+    }
+
+
+def test_offboard_is_stale_access_and_trust_go_namespace_and_profile_stay(onboard, cli, kube) -> None:
+    assert onboard(*_cluster_args("wave", "ines.costa@corp.example"))[0] == 0
+    assert _access(kube, "wave") and _trust_effects(onboard.infra, "wave") == ["Allow"]
+    namespace_uid = kube.get_object("v1", "Namespace", None, "wave")["metadata"]["uid"]
+    args = ["offboard-team", "wave", "--env", ENV, "--yes", "--kube-context", "kube-api-double", "--wait-timeout", "5"]
+    code, out, err = cli(*args, "--config-dir", str(onboard.config), "--output", "json")
+    assert code == 0, err
+    assert json.loads(out)["changed"] is True
+    assert yaml.safe_load((onboard.config / "teams" / "wave.yaml").read_text())["state"] == "stale"
+    assert _trust_effects(onboard.infra, "wave") == ["Deny"]  # nobody may assume the role any more
+    assert _access(kube, "wave") == set()  # member and group bindings and policies revoked
+    assert kube.get_object("kubeflow.org/v1", "Profile", None, "wave") is not None
+    assert kube.get_object("v1", "Namespace", None, "wave")["metadata"]["uid"] == namespace_uid
+    # Again: nothing to do.
+    kube.clear_calls()
+    code, out, err = cli(*args, "--config-dir", str(onboard.config), "--output", "json")
+    assert code == 0 and json.loads(out)["changed"] is False, err
+    assert kube.mutations() == []
+    # onboard-team brings the team back.
+    assert onboard(*_cluster_args("wave", "ines.costa@corp.example"))[0] == 0
+    assert _trust_effects(onboard.infra, "wave") == ["Allow"] and _access(kube, "wave")
+
+
+def test_offboard_refuses_while_runs_are_active_unless_forced(onboard, cli, kube) -> None:
+    assert onboard(*_cluster_args("yarn", "ines.costa@corp.example"))[0] == 0
+    kube.put_object(
+        {
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "Workflow",
+            "metadata": {"name": "train-7f2", "namespace": "yarn"},
+            "status": {"phase": "Running"},
+        }
+    )
+    args = [
+        "offboard-team",
+        "yarn",
+        "--env",
+        ENV,
+        "--yes",
+        "--kube-context",
+        "kube-api-double",
+        "--wait-timeout",
+        "5",
+        "--config-dir",
+        str(onboard.config),
+    ]
+    kube.clear_calls()
+    code, _, err = cli(*args)
+    assert code == 1 and "1 pipeline run(s) still active in yarn: train-7f2" in err
+    assert kube.mutations() == []
+    assert yaml.safe_load((onboard.config / "teams" / "yarn.yaml").read_text())["state"] == "active"
+    code, _, err = cli(*args, "--force")
+    assert code == 0, err
+    assert yaml.safe_load((onboard.config / "teams" / "yarn.yaml").read_text())["state"] == "stale"
+
+
+def test_transfer_owner_changes_the_owner_everywhere_without_a_new_namespace(onboard, cli, kube) -> None:
+    assert onboard(*_cluster_args("xeno", "ines.costa@corp.example"))[0] == 0
+    uid = kube.get_object("v1", "Namespace", None, "xeno")["metadata"]["uid"]
+    args = [
+        "transfer-owner",
+        "xeno",
+        "--to",
+        "kai.tanaka@corp.example",
+        "--env",
+        ENV,
+        "--yes",
+        "--kube-context",
+        "kube-api-double",
+        "--wait-timeout",
+        "5",
+        "--config-dir",
+        str(onboard.config),
+    ]
+    code, _, err = cli(*args)
+    assert code == 0, err
+    spec = yaml.safe_load((onboard.config / "teams" / "xeno.yaml").read_text())
+    assert spec["owner"] == "kai.tanaka@corp.example"
+    assert {"email": "ines.costa@corp.example", "role": "edit"} in spec["members"]  # the previous owner keeps edit
+    assert (
+        kube.get_object("kubeflow.org/v1", "Profile", None, "xeno")["spec"]["owner"]["name"]
+        == "kai.tanaka@corp.example"
+    )
+    namespace = kube.get_object("v1", "Namespace", None, "xeno")
+    assert (
+        namespace["metadata"]["uid"] == uid
+        and namespace["metadata"]["annotations"]["owner"] == "kai.tanaka@corp.example"
+    )
+    admin = kube.get_object("rbac.authorization.k8s.io/v1", "RoleBinding", "xeno", "namespaceAdmin")
+    assert admin["subjects"][0]["name"] == "kai.tanaka@corp.example"
+    assert "RoleBinding user-ines-costa-corp-example-clusterrole-edit" in _access(kube, "xeno")
+    kube.clear_calls()
+    assert cli(*args)[0] == 0
+    assert kube.mutations() == []
+
+
+def test_a_member_removed_from_the_file_loses_access_on_the_next_run(onboard, kube) -> None:
+    assert onboard(*_cluster_args("zinc", "ines.costa@corp.example"))[0] == 0
+    assert "RoleBinding user-tom-berg-corp-example-clusterrole-view" in _access(kube, "zinc")
+    path = onboard.config / "teams" / "zinc.yaml"
+    spec = yaml.safe_load(path.read_text())
+    spec.pop("members")
+    path.write_text(yaml.safe_dump(spec))
+    code, _, err = onboard("zinc", "--env", ENV, "--yes", "--kube-context", "kube-api-double", "--wait-timeout", "5")
+    assert code == 0, err
+    assert _access(kube, "zinc") == {
+        "RoleBinding group-ml-zinc-clusterrole-edit",
+        "AuthorizationPolicy group-ml-zinc-clusterrole-edit",
+    }
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["offboard-team", "ghost-team", "--env", ENV], "no team 'ghost-team'"),
+        (["offboard-team", "planning", "--env", "prod"], "not in environment 'prod'"),
+        (["transfer-owner", "planning", "--to", "x@elsewhere.example", "--env", ENV], "email domains"),
+        (
+            ["transfer-owner", "planning", "--to", "x@corp.example", "--previous-owner", "admin", "--env", ENV],
+            "--previous-owner",
+        ),
+        (["transfer-owner", "ghost-team", "--to", "x@corp.example", "--env", ENV], "no team 'ghost-team'"),
+    ],
+    ids=["offboard-unknown", "offboard-env", "transfer-domain", "transfer-role", "transfer-unknown"],
+)
+def test_offboard_and_transfer_bad_input(onboard, cli, args: list[str], message: str) -> None:
+    before = {p.name: p.read_text() for p in (onboard.config / "teams").iterdir()}
+    code, _, err = cli(*args, "--yes", "--config-dir", str(onboard.config))
+    assert code == 2, err
+    assert message in err
+    assert {p.name: p.read_text() for p in (onboard.config / "teams").iterdir()} == before
+
+
+# --- offboard-team --delete --------------------------------------------------------------------
+
+
+def _aws(infra, service: str):
+    from platform_kit import aws
+
+    return aws.session_for(infra.env, state_dir=infra.settings.state_dir).client(service)
+
+
+def _delete_args(name: str, *extra: str) -> list[str]:
+    return ["offboard-team", name, "--env", ENV, "--kube-context", "kube-api-double", "--wait-timeout", "5", *extra]
+
+
+def test_delete_removes_profile_namespace_stack_and_file_and_keeps_the_data(onboard, cli, kube, world) -> None:
+    _, outputs = world
+    bucket = outputs["platform"]["artifact_bucket_name"]
+    assert onboard(*_cluster_args("quartz", "ines.costa@corp.example"))[0] == 0
+    s3 = _aws(onboard.infra, "s3")
+    s3.put_object(Bucket=bucket, Key="v2/artifacts/quartz/run-1/model.bin", Body=b"weights")
+    code, _, err = cli(*_delete_args("quartz", "--delete", "--confirm", "quartz"), "--config-dir", str(onboard.config))
+    assert code == 0, err
+    assert "deleting team quartz in sandbox removes:" in err and "kept: the team's artifacts" in err
+    assert kube.get_object("kubeflow.org/v1", "Profile", None, "quartz") is None
+    assert kube.get_object("v1", "Namespace", None, "quartz") is None
+    iam = _iam(onboard.infra)
+    with pytest.raises(iam.exceptions.NoSuchEntityException):
+        iam.get_role(RoleName=naming.team_role("acme", ENV, "quartz"))
+    assert not (onboard.config / "teams" / "quartz.yaml").exists()
+    assert s3.get_object(Bucket=bucket, Key="v2/artifacts/quartz/run-1/model.bin")["Body"].read() == b"weights"
+
+
+def test_delete_with_purge_removes_artifacts_and_images_too(onboard, cli, kube, world) -> None:
+    _, outputs = world
+    bucket = outputs["platform"]["artifact_bucket_name"]
+    assert onboard(*_cluster_args("ruby", "ines.costa@corp.example"))[0] == 0
+    s3, ecr = _aws(onboard.infra, "s3"), _aws(onboard.infra, "ecr")
+    for version in (b"one", b"two"):
+        s3.put_object(Bucket=bucket, Key="artifacts/ruby/wf-1/log.txt", Body=version)
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": {
+                "digest": "sha256:" + "a" * 64,
+                "size": 1,
+                "mediaType": "application/vnd.docker.container.image.v1+json",
+            },
+            "layers": [],
+        }
+    )
+    ecr.put_image(repositoryName="acme/teams/ruby", imageManifest=manifest, imageTag="v1")
+    # Images and no --purge-data: refused before anything is removed.
+    code, _, err = cli(*_delete_args("ruby", "--delete", "--confirm", "ruby"), "--config-dir", str(onboard.config))
+    assert code == 1 and "holds 1 image(s)" in err
+    assert kube.get_object("kubeflow.org/v1", "Profile", None, "ruby") is not None
+    code, _, err = cli(
+        *_delete_args("ruby", "--delete", "--confirm", "ruby", "--purge-data", "--confirm-purge", "ruby"),
+        "--config-dir",
+        str(onboard.config),
+    )
+    assert code == 0, err
+    assert "2 artifact object version(s)" in err and "1 image(s)" in err
+    listing = s3.list_object_versions(Bucket=bucket, Prefix="artifacts/ruby/")
+    assert not listing.get("Versions") and not listing.get("DeleteMarkers")
+    with pytest.raises(ecr.exceptions.RepositoryNotFoundException):
+        ecr.describe_repositories(repositoryNames=["acme/teams/ruby"])
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--delete"], "--delete needs --confirm planning"),
+        (["--delete", "--confirm", "perception"], "--delete needs --confirm planning"),
+        (["--purge-data"], "go with --delete"),
+        (["--delete", "--confirm", "planning", "--purge-data"], "add --confirm-purge planning"),
+        (["--delete", "--confirm", "planning", "--purge-data", "--confirm-purge", "x"], "is not the team's name"),
+    ],
+    ids=["no-confirm", "wrong-confirm", "purge-alone", "purge-unconfirmed", "purge-wrong"],
+)
+def test_delete_bad_input_removes_nothing(onboard, cli, kube, extra: list[str], message: str) -> None:
+    kube.clear_calls()
+    code, _, err = cli(*_delete_args("planning", *extra), "--config-dir", str(onboard.config))
+    assert code == 2, err
+    assert message in err
+    assert (onboard.config / "teams" / "planning.yaml").exists()
+    assert kube.mutations() == []

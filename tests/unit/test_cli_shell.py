@@ -15,7 +15,9 @@ def test_help_lists_only_working_commands(cli) -> None:
     assert code == 0
     for name in ("validate", "schema", "doctor", "sandbox", "bootstrap", "infra", "render", "onboard-team"):
         assert name in out
-    for name in ("offboard-team", "upgrade"):
+    for name in ("offboard-team", "transfer-owner", "teams"):
+        assert name in out
+    for name in ("upgrade", "catalog", "smoke"):
         assert name not in out
 
 

@@ -184,11 +184,15 @@ locals {
     )
   })
 
+  # An offboarded (stale) team keeps its roles, policy and data, but nothing may assume the roles:
+  # the same statement with Deny, so the trust policy stays valid and the change is one field.
+  trust_effect = var.active ? "Allow" : "Deny"
+
   pipeline_trust_json = jsonencode({
     Version = "2012-10-17"
     Statement = [{
       Sid       = "TeamPipelinesThroughIrsa"
-      Effect    = "Allow"
+      Effect    = local.trust_effect
       Principal = { Federated = var.oidc_provider_arn }
       Action    = "sts:AssumeRoleWithWebIdentity"
       Condition = {
@@ -256,7 +260,7 @@ locals {
     Version = "2012-10-17"
     Statement = [{
       Sid       = "SageMakerInThisAccount"
-      Effect    = "Allow"
+      Effect    = local.trust_effect
       Principal = { Service = "sagemaker.amazonaws.com" }
       Action    = "sts:AssumeRole"
       # Confused-deputy guard: SageMaker may assume the role only for requests from this account.

@@ -22,7 +22,7 @@ locals {
   # gets its own folder in both. The trailing slash keeps team "alpha" out of "alpha-2/".
   artifact_prefixes = ["artifacts/${var.team_name}/", "v2/artifacts/${var.team_name}/"]
 
-  create_access_entry = var.enable_eks_extras && var.sso_role_arn != null
+  create_access_entry = var.enable_eks_extras && var.sso_role_arn != null && var.active
 }
 
 # --- team ECR repository ---------------------------------------------------------------------

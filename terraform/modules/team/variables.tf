@@ -13,6 +13,12 @@ variable "team_name" {
   }
 }
 
+variable "active" {
+  description = "False for an offboarded (stale) team: its roles' trust denies every principal and its SSO role loses cluster access; roles, policy, repository and data stay."
+  type        = bool
+  default     = true
+}
+
 variable "namespace" {
   description = "The team's Kubernetes namespace (its Kubeflow profile; usually equal to team_name). Its default-editor service account may assume the pipeline role, and the SSO role's access entry is scoped to it."
   type        = string

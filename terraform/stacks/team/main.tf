@@ -6,6 +6,7 @@ module "team" {
   source = "../../modules/team"
 
   team_name           = var.team_name
+  active              = var.active
   namespace           = var.namespace
   role_name           = var.role_name
   sagemaker_role_name = var.sagemaker_role_name

@@ -92,6 +92,12 @@ variable "ecr_enabled" {
   default     = true
 }
 
+variable "active" {
+  description = "False once the team is offboarded (state: stale): nothing may assume its roles."
+  type        = bool
+  default     = true
+}
+
 variable "sso_role_arn" {
   description = "The team's SSO role, given edit access to its namespace (null for none)."
   type        = string

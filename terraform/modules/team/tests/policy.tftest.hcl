@@ -449,3 +449,31 @@ run "ecr_disabled" {
     error_message = "Without a repository or catalog the SageMaker role needs no ECR permissions."
   }
 }
+
+# --- an offboarded (stale) team: nobody may assume its roles, nothing is destroyed ---------------
+
+run "stale_team_denies_every_assumption" {
+  command = plan
+
+  variables {
+    active            = false
+    sagemaker_enabled = true
+  }
+
+  assert {
+    condition     = [for s in jsondecode(aws_iam_role.this.assume_role_policy).Statement : s.Effect] == ["Deny"]
+    error_message = "A stale team's pipeline role must deny every web-identity assumption."
+  }
+  assert {
+    condition     = [for s in jsondecode(aws_iam_role.sagemaker[0].assume_role_policy).Statement : s.Effect] == ["Deny"]
+    error_message = "A stale team's SageMaker role must deny SageMaker too."
+  }
+  assert {
+    condition     = length(aws_eks_access_entry.sso) == 0
+    error_message = "A stale team's SSO role must lose its cluster access entry."
+  }
+  assert {
+    condition     = length(aws_ecr_repository.this) == 1
+    error_message = "Offboarding keeps the team's images."
+  }
+}
