@@ -181,11 +181,18 @@ class Cluster:
 
     def _call(self, action: Callable[[], Any], what: str, on_conflict: Callable[[], Any] | None = None) -> Any:
         from kubernetes.client.exceptions import ApiException
+        from urllib3.exceptions import HTTPError as TransportError
 
         delay = 0.5
         for attempt in range(1, self.max_attempts + 1):
             try:
                 return action()
+            except (TransportError, OSError) as exc:
+                host = getattr(getattr(self.api_client, "configuration", None), "host", "the cluster")
+                raise OperationFailed(
+                    f"{what}: cannot reach {host} ({type(exc).__name__})",
+                    hint="check the network path to the API server (VPN, endpoint access) and --kube-context",
+                ) from None
             except ApiException as exc:
                 status = exc.status or 0
                 last = attempt == self.max_attempts

@@ -37,9 +37,15 @@ def require() -> Path:
 
 def kustomize_build(directory: Path, timeout: float = 300) -> str:
     """``kubectl kustomize DIRECTORY``; its first error line becomes the message."""
-    proc = subprocess.run(
-        [str(require()), "kustomize", str(directory)], capture_output=True, text=True, timeout=timeout, check=False
-    )
+    try:
+        proc = subprocess.run(
+            [str(require()), "kustomize", str(directory)], capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except subprocess.TimeoutExpired:
+        raise OperationFailed(
+            f"kubectl kustomize {directory} took more than {timeout:.0f} s",
+            hint="remote git bases are slow or unreachable; point kubeflow.source.path at a local checkout",
+        ) from None
     if proc.returncode != 0:
         lines = [line for line in proc.stderr.splitlines() if line.strip() and not line.startswith("# Warning")]
         detail = lines[0] if lines else f"exit code {proc.returncode}"

@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from platform_kit import kubectl
-from platform_kit.config.models import PlatformConfig, Team
+from platform_kit.config.models import PlatformConfig
 from platform_kit.config.validate import LoadedConfig
 from platform_kit.context import Settings
 from platform_kit.errors import BadInput, OperationFailed
@@ -161,7 +161,6 @@ def select_teams(loaded: LoadedConfig, env: str, names: list[str] | None) -> lis
 def build_platform(
     cfg: PlatformConfig,
     env: str,
-    teams: list[Team],
     outputs: platform_render.PlatformOutputs,
     config_dir: Path,
     out_dir: Path,
@@ -170,7 +169,7 @@ def build_platform(
     """Write the build directory of ``env`` into ``out_dir`` and build it; return the objects and changed files."""
     upstream = kustomize.upstream_ref(cfg, env, config_dir, out_dir)
     components = platform_render.relative(platform_render.components_dir(project_dir), out_dir)
-    files = platform_render.build_files(cfg, env, teams, outputs, upstream, components)
+    files = platform_render.build_files(cfg, env, outputs, upstream, components)
     changed = platform_render.write_files(out_dir, files)
     return parse_objects(kubectl.kustomize_build(out_dir)), changed
 
@@ -193,26 +192,30 @@ def render(
     teams = select_teams(loaded, env, team_names)
     result = RenderResult(env, out_dir)
     rendered: list[dict[str, Any]] = []
+    platform_objects: list[dict[str, Any]] | None = None
     if not team_names:
-        objects, changed = build_platform(
-            loaded.platform, env, loaded.teams_in(env), outputs, loaded.config_dir, out_dir, settings.project_dir
+        platform_objects, changed = build_platform(
+            loaded.platform, env, outputs, loaded.config_dir, out_dir, settings.project_dir
         )
         result.written.extend(p.relative_to(out_dir).as_posix() for p in changed)
-        _write(out_dir / RENDERED / PLATFORM_FILE, dump_objects(objects), result.written, out_dir)
-        result.platform = count_kinds(objects)
+        rendered.extend(platform_objects)
+    team_objects = {team.name: team_render.render_team(loaded.platform, env, team) for team in teams}
+    for objects in team_objects.values():
         rendered.extend(objects)
+    # Checked before anything lands under rendered/: a failing render leaves the last good one.
+    check_objects(loaded.platform.environments[env].cluster.kubernetes_version, rendered, out_dir)
+    if platform_objects is not None:
+        _write(out_dir / RENDERED / PLATFORM_FILE, dump_objects(platform_objects), result.written, out_dir)
+        result.platform = count_kinds(platform_objects)
         # Teams no longer in the environment leave no stale file behind.
-        keep = {f"{t.name}.yaml" for t in teams}
+        keep = {f"{name}.yaml" for name in team_objects}
         for stale in sorted((out_dir / RENDERED / TEAMS_DIR).glob("*.yaml")):
             if stale.name not in keep:
                 stale.unlink()
                 result.written.append(stale.relative_to(out_dir).as_posix())
-    for team in teams:
-        objects = team_render.render_team(loaded.platform, env, team)
-        _write(out_dir / RENDERED / TEAMS_DIR / f"{team.name}.yaml", dump_objects(objects), result.written, out_dir)
-        result.teams[team.name] = count_kinds(objects)
-        rendered.extend(objects)
-    check_objects(loaded.platform.environments[env].cluster.kubernetes_version, rendered, out_dir)
+    for name, objects in team_objects.items():
+        _write(out_dir / RENDERED / TEAMS_DIR / f"{name}.yaml", dump_objects(objects), result.written, out_dir)
+        result.teams[name] = count_kinds(objects)
     if before is not None:
         if team_names:  # compare like with like: only the named teams' objects
             wanted = {t.name for t in teams}

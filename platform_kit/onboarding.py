@@ -104,6 +104,7 @@ class Candidate:
     path: Path
     text: str
     file_changes: bool
+    prepared_from: str | None = None  # the team file's text when the request was built
 
 
 def prepare(
@@ -129,11 +130,13 @@ def prepare(
     if base is None and path.is_file():
         base = team_spec.read_spec_file(path, flag=str(path))
     if not write:
+        if from_file is not None:
+            raise BadInput("--no-write runs from the committed team file; --from-file would apply an uncommitted spec")
         if request.changes_anything:
             raise BadInput(
                 "--no-write runs from the committed team file; change the file in the pull request instead of flags"
             )
-        if not path.is_file() and from_file is None:
+        if not path.is_file():
             raise BadInput(f"--no-write: {path} does not exist (commit the team file first)")
     if must_exist and existing is None:
         raise BadInput(f"no team '{request.name}' in {config_dir / TEAMS_DIR}/", hint="see: platform teams list")
@@ -149,7 +152,7 @@ def prepare(
     text = on_disk if unchanged else team_spec.to_yaml(spec)
     loaded = load_platform(config_dir, team_texts={path: text})
     team = loaded.teams[request.name]
-    return Candidate(loaded, team, path, text, file_changes=write and not unchanged)
+    return Candidate(loaded, team, path, text, file_changes=write and not unchanged, prepared_from=on_disk)
 
 
 # --- 2. nothing taken over ------------------------------------------------------------------
@@ -304,24 +307,35 @@ def onboard_team(
         )
         if options.check_runs:
             step("check for active pipeline runs", lambda: (_check_runs(cluster, namespace, options.force), False))
-        if options.dry_run:
-            step("team file", lambda: ("would be written" if candidate.file_changes else "unchanged", False))
-        else:
-            step("team file", lambda: _write_team_file(candidate, settings))
+        _same_file_as_prepared(candidate)
         report_box: dict[str, Any] = {}
 
-        def terraform() -> tuple[str, bool]:
+        def plan() -> tuple[str, bool]:
+            # Planned and confirmed before the team file is written: a refused or declined plan
+            # leaves nothing changed, not even the file.
             report = infra.plan(stack)
             report_box["report"] = report
             if not report.has_changes:
-                outputs = infra.apply(report)  # no changes: reads outputs only
-                report_box["outputs"] = outputs
                 return "no changes", False
             if options.dry_run:
                 return f"would add {report.add}, change {report.change}, destroy {report.destroy}", False
             if not confirm(report):
-                raise OperationFailed(f"team:{team.name}: plan not applied (declined)")
-            report_box["outputs"] = infra.apply(report)
+                raise OperationFailed(f"team:{team.name}: plan not applied (declined); nothing was changed")
+            return f"{report.add} to add, {report.change} to change, {report.destroy} to destroy (confirmed)", False
+
+        step(f"plan the team stack (teams/{env_name}/{team.name}.tfstate)", plan)
+        if options.dry_run:
+            step("team file", lambda: ("would be written" if candidate.file_changes else "unchanged", False))
+        else:
+            step("team file", lambda: _write_team_file(candidate, settings))
+
+        def terraform() -> tuple[str, bool]:
+            report = report_box["report"]
+            if options.dry_run:
+                return "not applied (dry run)", False
+            report_box["outputs"] = infra.apply(report)  # no changes: reads the outputs only
+            if not report.has_changes:
+                return "no changes", False
             return f"applied: {report.add} added, {report.change} changed, {report.destroy} destroyed", True
 
         step(f"team stack (teams/{env_name}/{team.name}.tfstate)", terraform)
@@ -369,6 +383,16 @@ def _check_runs(cluster: Any, namespace: str, force: bool) -> str:
             hint="wait for them to finish, or pass --force to offboard anyway (their role stops working)",
         )
     return f"{len(runs)} active (forced)" if runs else "none active"
+
+
+def _same_file_as_prepared(candidate: Candidate) -> None:
+    """Under the lock: the team file is still the one the request was built from (no run slipped in)."""
+    now = candidate.path.read_text(encoding="utf-8") if candidate.path.is_file() else None
+    if now != candidate.prepared_from:
+        raise OperationFailed(
+            f"{candidate.path.name} changed while this run waited for the lock; nothing was done",
+            hint="run the command again",
+        )
 
 
 def _team_state(infra: Any, stack: Any) -> dict[str, Any] | None:
@@ -577,6 +601,8 @@ def delete_team(
     purge: bool,
     force: bool,
     confirm: Callable[[Deletion], bool],
+    confirm_destroy: Callable[[Any], bool],
+    dry_run: bool = False,
     progress: Callable[[str], None] = lambda _: None,
     cluster: Any | None = None,
     namespace_timeout: float = NAMESPACE_TIMEOUT,
@@ -621,6 +647,8 @@ def delete_team(
                 else f"the team file teams/{team.name}.yaml"
             ),
         )
+        if cluster is not None:
+            check_namespace(cluster, namespace, team.owner)  # never delete a namespace that is not this team's
         if images and not purge:
             raise OperationFailed(
                 f"the team's ECR repository {repository} holds {len(images)} image(s), which deleting the stack "
@@ -629,6 +657,12 @@ def delete_team(
             )
         if not confirm(deletion):
             raise OperationFailed(f"team {team.name}: deletion not confirmed; nothing was removed")
+        if dry_run:
+            result.cluster = "dry run: nothing was removed"
+            return result
+        destroy_plan = infra.plan(stack, destroy=True)
+        if destroy_plan.has_changes and not confirm_destroy(destroy_plan):
+            raise OperationFailed(f"team:{team.name}: destroy plan not applied (declined); nothing was removed")
         if cluster is not None:
             step("delete the Profile and its namespace", lambda: _delete_profile(cluster, namespace, namespace_timeout))
         else:
@@ -638,7 +672,7 @@ def delete_team(
             step("delete the team's artifacts", lambda: _purge_objects(session.client("s3"), str(bucket), versions))
 
         def destroy() -> tuple[str, bool]:
-            report = infra.plan(stack, destroy=True)
+            report = infra.plan(stack, destroy=True)  # again: the images and Profile are gone now
             if not report.has_changes:
                 return "nothing left to destroy", False
             infra.apply(report)
@@ -661,15 +695,26 @@ def _delete_profile(cluster: Any, namespace: str, timeout: float) -> tuple[str, 
 
 
 def _purge_images(ecr: Any, repository: str, images: list[dict[str, Any]]) -> tuple[str, bool]:
+    failed = 0
     for start in range(0, len(images), 100):
-        ecr.batch_delete_image(repositoryName=repository, imageIds=images[start : start + 100])
+        answer = ecr.batch_delete_image(repositoryName=repository, imageIds=images[start : start + 100])
+        failed += len(answer.get("failures") or [])
+    if failed:
+        raise OperationFailed(f"{failed} image(s) in {repository} could not be deleted; nothing else was removed after")
     return (f"{len(images)} image(s) deleted" if images else "no images"), bool(images)
 
 
 def _purge_objects(s3: Any, bucket: str, versions: list[dict[str, Any]]) -> tuple[str, bool]:
     for start in range(0, len(versions), 1000):
         batch = [{"Key": v["Key"], "VersionId": v["VersionId"]} for v in versions[start : start + 1000]]
-        s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
+        answer = s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
+        errors = answer.get("Errors") or []
+        if errors:
+            raise OperationFailed(
+                f"{len(errors)} artifact object version(s) could not be deleted (first: {errors[0].get('Key')}: "
+                f"{errors[0].get('Code')}); the team stack and file were left in place",
+                hint="fix the cause (bucket policy, object lock) and run the same command again",
+            )
     return (f"{len(versions)} object version(s) deleted" if versions else "no objects"), bool(versions)
 
 

@@ -36,6 +36,7 @@ KEY_ORDER = (
     "cost_center",
     "environments",
     "state",
+    "offboarded_in",
 )
 
 
@@ -71,6 +72,7 @@ class Request:
     display_name: str | None = None
     env: str | None = None
     state: str | None = None  # "active" (onboard-team) or "stale" (offboard-team)
+    drop_members: list[str] = field(default_factory=list)  # transfer-owner --previous-owner none
 
     @property
     def changes_anything(self) -> bool:
@@ -126,8 +128,8 @@ def build(
         spec["owner"] = request.owner
     if not spec.get("owner"):
         raise BadInput(f"--owner is required to onboard a new team ('{request.name}' has no team file yet)")
-    if request.state is not None and spec.get("state", "active") != request.state:
-        spec["state"] = request.state
+    if request.state is not None and request.env is not None:
+        _set_state(spec, request.state, request.env)
     if not existing:  # defaults only for a new team: an existing file keeps what it says
         spec.setdefault("display_name", request.name.replace("-", " ").title())
         spec.setdefault("state", "active")
@@ -135,20 +137,24 @@ def build(
         spec["display_name"] = request.display_name
     had = {key for key in ("members", "groups") if key in spec}
     members = spec.setdefault("members", [])
+    members[:] = [m for m in members if m.get("email") not in request.drop_members]
     for grant in request.members:
         _upsert(members, "email", grant)
     groups = spec.setdefault("groups", [])
     for grant in request.groups:
         _upsert(groups, "name", grant)
-    quotas = spec.setdefault("quotas", dict(DEFAULT_QUOTAS) if not existing else {})
-    for key, value in (
-        ("cpu", request.cpu),
-        ("memory", request.memory),
-        ("gpu", request.gpu),
-        ("storage", request.storage),
-    ):
-        if value is not None:
-            quotas[key] = value
+    asked = {
+        key: value
+        for key, value in (
+            ("cpu", request.cpu),
+            ("memory", request.memory),
+            ("gpu", request.gpu),
+            ("storage", request.storage),
+        )
+        if value is not None
+    }
+    if asked or not existing:
+        spec.setdefault("quotas", {} if existing else dict(DEFAULT_QUOTAS)).update(asked)
     if request.cost_center:
         spec["cost_center"] = request.cost_center
     if not spec.get("cost_center"):
@@ -160,6 +166,29 @@ def build(
         if not entries and key not in had:
             spec.pop(key)
     return spec
+
+
+def _set_state(spec: dict[str, Any], state: str, env: str) -> None:
+    """Offboard (stale) or bring back (active) the team in one environment, leaving the others as they are.
+
+    Offboarded in every environment is ``state: stale``; in some, ``offboarded_in``. Only keys whose
+    meaning changes are touched, so a run that changes nothing leaves the file's bytes alone."""
+    environments = list(spec.get("environments") or [])
+    off = set(environments) if spec.get("state", "active") == "stale" else set(spec.get("offboarded_in") or [])
+    if state == "stale":
+        off.add(env)
+    else:
+        off.discard(env)
+    everywhere = bool(environments) and off >= set(environments)
+    wanted_state = "stale" if everywhere else "active"
+    wanted_off = [] if everywhere else [e for e in environments if e in off]
+    if spec.get("state", "active") != wanted_state:
+        spec["state"] = wanted_state
+    if (spec.get("offboarded_in") or []) != wanted_off:
+        if wanted_off:
+            spec["offboarded_in"] = wanted_off
+        else:
+            spec.pop("offboarded_in", None)
 
 
 def to_yaml(spec: dict[str, Any]) -> str:

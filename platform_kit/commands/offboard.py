@@ -8,6 +8,7 @@ import typer
 
 from platform_kit import console, context
 from platform_kit.commands.onboard import (
+    AllowDestroyOption,
     KubeContextOption,
     WaitTimeoutOption,
     connect,
@@ -34,6 +35,7 @@ def command(
     confirm_purge: Annotated[
         str | None, typer.Option("--confirm-purge", help="The team's name once more, for --purge-data.")
     ] = None,
+    allow_destroy: AllowDestroyOption = False,
     kube_context: KubeContextOption = None,
     wait_timeout: WaitTimeoutOption = 120.0,
     env: EnvOption = None,
@@ -50,7 +52,19 @@ def command(
 
     settings = context.resolve(env=env, config_dir=config_dir, output=output, debug=debug, yes=yes)
     if delete or purge_data or confirm or confirm_purge:
-        return _delete(settings, name, confirm, purge_data, confirm_purge, delete, force, kube_context, wait_timeout)
+        return _delete(
+            settings,
+            name,
+            confirm,
+            purge_data,
+            confirm_purge,
+            delete,
+            force,
+            kube_context,
+            wait_timeout,
+            dry_run=dry_run,
+            allow_destroy=allow_destroy,
+        )
     require_yes(settings, dry_run, "offboard-team")
     request = team_spec.Request(name=name, env=settings.env, state="stale")
     candidate = onboarding.prepare(settings, request, from_file=None, write=True, must_exist=True)
@@ -62,6 +76,7 @@ def command(
         check_runs=True,
         force=force,
         namespace_timeout=wait_timeout,
+        allow_destroy=allow_destroy,
     )
     run_and_report(
         settings,
@@ -73,7 +88,9 @@ def command(
     )
 
 
-def _delete(settings, name, confirm, purge, confirm_purge, delete, force, kube_context, wait_timeout) -> None:
+def _delete(
+    settings, name, confirm, purge, confirm_purge, delete, force, kube_context, wait_timeout, *, dry_run, allow_destroy
+) -> None:
     """--delete: everything the team has in the environment goes, its data only with --purge-data."""
     import sys
 
@@ -87,7 +104,7 @@ def _delete(settings, name, confirm, purge, confirm_purge, delete, force, kube_c
         raise BadInput(f"--delete needs --confirm {name} (the team's name) to say you mean it")
     if purge and confirm_purge is not None and confirm_purge != name:
         raise BadInput(f"--confirm-purge '{confirm_purge}' is not the team's name ({name})")
-    if purge and confirm_purge is None and not sys.stdin.isatty():
+    if purge and confirm_purge is None and not dry_run and not sys.stdin.isatty():
         raise BadInput(f"--purge-data deletes the team's data: add --confirm-purge {name} (no terminal to ask)")
     loaded = load_platform(settings.config_dir)
     loaded.env(settings.env)
@@ -101,9 +118,20 @@ def _delete(settings, name, confirm, purge, confirm_purge, delete, force, kube_c
         console.warning(f"deleting team {name} in {settings.env} removes:")
         for line in deletion.lines(name, settings.env, purge):
             console.err.print(f"   - {line}", markup=False, highlight=False)
-        if purge and confirm_purge is None:
+        if purge and confirm_purge is None and not dry_run:
             return typer.prompt(f"Type the team name to delete its data too ({name})") == name
         return True
+
+    def confirm_destroy(report) -> bool:
+        from platform_kit.commands.infra import confirm as confirm_plan
+        from platform_kit.commands.infra import print_plan
+
+        if not settings.json:
+            print_plan(report)
+        # --delete --confirm NAME is the answer to "apply this destroy?"; a protected env also needs --allow-destroy.
+        return confirm_plan(report, yes=True, allow_destroy=allow_destroy or not protected, protected=protected)
+
+    protected = loaded.env(settings.env).protected
 
     cluster = connect(settings, loaded, settings.env, kube_context)
     result = onboarding.delete_team(
@@ -114,6 +142,8 @@ def _delete(settings, name, confirm, purge, confirm_purge, delete, force, kube_c
         purge=purge,
         force=force,
         confirm=show_and_confirm,
+        confirm_destroy=confirm_destroy,
+        dry_run=dry_run,
         progress=(lambda _: None) if settings.json else console.step,
         cluster=cluster,
         namespace_timeout=wait_timeout,

@@ -22,6 +22,10 @@ KubeContextOption = Annotated[
     typer.Option("--kube-context", help="kubeconfig context to apply with (default: the env's EKS cluster)."),
 ]
 
+AllowDestroyOption = Annotated[
+    bool,
+    typer.Option("--allow-destroy", help="Allow a plan that destroys resources in a protected environment (prod)."),
+]
 WaitTimeoutOption = Annotated[
     float, typer.Option("--wait-timeout", help="Seconds to wait for the namespace and role annotation.", min=1)
 ]
@@ -49,6 +53,7 @@ def command(
     ] = False,
     kube_context: KubeContextOption = None,
     wait_timeout: WaitTimeoutOption = 120.0,
+    allow_destroy: AllowDestroyOption = False,
     env: EnvOption = None,
     config_dir: ConfigDirOption = None,
     output: OutputOption = None,
@@ -77,7 +82,12 @@ def command(
     candidate = onboarding.prepare(settings, request, from_file=from_file, write=not no_write)
     assert settings.env is not None
     options = onboarding.Options(
-        env=settings.env, dry_run=dry_run, write=not no_write, yes=settings.yes, namespace_timeout=wait_timeout
+        env=settings.env,
+        dry_run=dry_run,
+        write=not no_write,
+        yes=settings.yes,
+        namespace_timeout=wait_timeout,
+        allow_destroy=allow_destroy,
     )
     run_and_report(settings, candidate, options, kube_context, command="onboard-team")
 
@@ -91,7 +101,9 @@ def run_and_report(settings, candidate, options, kube_context, *, command: str, 
         settings,
         candidate,
         options,
-        confirm=lambda report: confirm_plan(report, settings.yes, candidate.loaded.env(options.env).protected),
+        confirm=lambda report: confirm_plan(
+            report, settings.yes, candidate.loaded.env(options.env).protected, options.allow_destroy
+        ),
         progress=(lambda _: None) if settings.json else console.step,
         cluster=cluster,
     )
@@ -137,12 +149,12 @@ def connect(settings, loaded, env_name: str, kube_context: str | None):
     return kube.Cluster(api, cache_file=str(cache / f"discovery-{name}.json"))
 
 
-def confirm_plan(report, yes: bool, protected: bool) -> bool:
+def confirm_plan(report, yes: bool, protected: bool, allow_destroy: bool = False) -> bool:
     from platform_kit.commands.infra import confirm, print_plan
 
     if not context.current().json:
         print_plan(report)
-    return confirm(report, yes=yes, allow_destroy=False, protected=protected)
+    return confirm(report, yes=yes, allow_destroy=allow_destroy, protected=protected)
 
 
 def print_summary(result, *, command: str = "onboard-team", done: str | None = None, details: bool = True) -> None:

@@ -27,6 +27,7 @@ def describe(cfg, team, env: str | None) -> dict[str, Any]:
         "display_name": team.display_name,
         "owner": team.owner,
         "state": team.state,
+        "offboarded_in": list(team.offboarded_in),
         "environments": list(team.environments),
         "members": [{"email": m.email, "role": m.role} for m in team.members],
         "groups": [{"name": g.name, "role": g.role} for g in team.groups],
@@ -69,7 +70,12 @@ def list_command(
         table.add_column(column, overflow="fold")
     for team in teams:
         groups = ", ".join(f"{g.name} ({g.role})" for g in team.groups) or "-"
-        state = "[warning]stale[/warning]" if team.state == "stale" else "active"
+        if team.state == "stale":
+            state = "[warning]stale[/warning]"
+        elif team.offboarded_in:
+            state = f"active; [warning]offboarded in {', '.join(team.offboarded_in)}[/warning]"
+        else:
+            state = "active"
         table.add_row(
             escape(team.name), ", ".join(team.environments), escape(team.owner), escape(groups), _quota(team), state
         )
@@ -109,7 +115,9 @@ def show_command(
     table.add_column(style="bold")
     table.add_column(overflow="fold")
     table.add_row("owner", escape(team.owner))
-    table.add_row("state", team.state)
+    table.add_row(
+        "state", team.state + (f" (offboarded in {', '.join(team.offboarded_in)})" if team.offboarded_in else "")
+    )
     table.add_row("environments", ", ".join(team.environments))
     table.add_row("members", escape(", ".join(f"{m.email} ({m.role})" for m in team.members) or "-"))
     table.add_row("groups", escape(", ".join(f"{g.name} ({g.role})" for g in team.groups) or "-"))

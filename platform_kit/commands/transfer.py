@@ -8,6 +8,7 @@ import typer
 
 from platform_kit import context
 from platform_kit.commands.onboard import (
+    AllowDestroyOption,
     KubeContextOption,
     WaitTimeoutOption,
     require_yes,
@@ -26,6 +27,7 @@ def command(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change; change nothing.")] = False,
     kube_context: KubeContextOption = None,
     wait_timeout: WaitTimeoutOption = 120.0,
+    allow_destroy: AllowDestroyOption = False,
     env: EnvOption = None,
     config_dir: ConfigDirOption = None,
     output: OutputOption = None,
@@ -47,11 +49,17 @@ def command(
     members = []
     if current is not None and current.owner != to and previous_owner != "none":
         members.append(team_spec.Grant(current.owner, previous_owner))
-    request = team_spec.Request(name=name, owner=to, members=members, env=settings.env)
+    drop = [current.owner] if current is not None and current.owner != to and previous_owner == "none" else []
+    request = team_spec.Request(name=name, owner=to, members=members, env=settings.env, drop_members=drop)
     candidate = onboarding.prepare(settings, request, from_file=None, write=True, must_exist=True, owner_change=True)
     assert settings.env is not None
     options = onboarding.Options(
-        env=settings.env, dry_run=dry_run, yes=settings.yes, hand_over=True, namespace_timeout=wait_timeout
+        env=settings.env,
+        dry_run=dry_run,
+        yes=settings.yes,
+        hand_over=True,
+        namespace_timeout=wait_timeout,
+        allow_destroy=allow_destroy,
     )
     run_and_report(
         settings,

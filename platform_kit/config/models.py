@@ -317,8 +317,9 @@ class Identity(Model):
     )
     login_groups: list[str] | None = Field(
         None,
-        description="IdP groups allowed to sign in through oauth2-proxy. Default: admin_groups plus every "
-        "group of the environment's teams. An empty list lets anyone from the email domains sign in.",
+        description="IdP groups allowed to sign in through oauth2-proxy (for example an all-staff group). "
+        "Unset: anyone the IdP authenticates from the email domains; team namespaces stay guarded by "
+        "their own bindings. Everyone a team lists by email must be in one of these groups.",
     )
     connectors: list[Connector] = Field(min_length=1)
 
@@ -480,7 +481,17 @@ class Team(Model):
     slack_channel: str | None = Field(None, pattern=r"^#[a-z0-9_-]{1,80}$")
     cost_center: str = Field(pattern=r"^[A-Za-z0-9_.:/=+@-]{1,256}$", description="Cost-allocation tag value.")
     environments: list[str] = Field(min_length=1)
-    state: Literal["active", "stale"] = "active"
+    state: Literal["active", "stale"] = Field(
+        "active", description="stale: offboarded in every environment (platform offboard-team)."
+    )
+    offboarded_in: list[str] = Field(
+        default_factory=list,
+        description="Environments where the team is offboarded while it stays active in the others.",
+    )
+
+    def active_in(self, env: str) -> bool:
+        """Whether the team is active in ``env``: not stale, and not offboarded there."""
+        return self.state == "active" and env not in self.offboarded_in
 
     @model_validator(mode="after")
     def _consistent(self) -> Team:
@@ -496,6 +507,9 @@ class Team(Model):
         repeated = sorted({e for e in envs if envs.count(e) > 1})
         if repeated:
             raise _fail("environments", f"environments listed more than once: {', '.join(repeated)}", "environments")
+        strays = [e for e in self.offboarded_in if e not in envs]
+        if strays:
+            raise _fail("offboarded_in", f"not among the team's environments: {', '.join(strays)}", "offboarded_in")
         for what in ("cpu", "memory"):
             limit = getattr(self.container_defaults, f"{what}_limit")
             if quantity_value(limit) > quantity_value(getattr(self.quotas, what)):

@@ -40,9 +40,7 @@ def render_files(env: str = "sandbox", config_dir: Path = ROOT / "platform") -> 
     outputs = manifests.outputs_from_file(GOLDEN / env / OUTPUTS, env)
     with tempfile.TemporaryDirectory(prefix="platform-golden-") as tmp:
         out_dir = Path(tmp) / env
-        objects, _ = manifests.build_platform(
-            loaded.platform, env, loaded.teams_in(env), outputs, loaded.config_dir, out_dir, ROOT
-        )
+        objects, _ = manifests.build_platform(loaded.platform, env, outputs, loaded.config_dir, out_dir, ROOT)
         secrets = (out_dir / "secrets.yaml").read_text(encoding="utf-8")
     crds = sorted(crd_line(o) for o in objects if o["kind"] == "CustomResourceDefinition")
     files = {

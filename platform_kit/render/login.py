@@ -1,8 +1,8 @@
 """Enterprise login values: the Dex configuration, the oauth2-proxy configuration and the Secrets they read.
 
-Pure functions of the platform config (and the environment's teams, for the default sign-in
-groups). The static half of the login layer (removing upstream's demo Secrets, pointing the
-workloads at the kit's Secrets) is the Kustomize component ``manifests/components/enterprise-login``.
+Pure functions of the platform config. The static half of the login layer (removing upstream's
+demo Secrets, pointing the workloads at the kit's Secrets) is the Kustomize component
+``manifests/components/enterprise-login``.
 
 How the pieces meet:
 
@@ -31,7 +31,6 @@ from platform_kit.config.models import (
     PlatformConfig,
     SamlConnector,
     SecretRef,
-    Team,
 )
 
 DEX_NAMESPACE = "auth"
@@ -245,15 +244,12 @@ def dex_config_text(env: Environment) -> str:
 # --- oauth2-proxy ---------------------------------------------------------------------------
 
 
-def login_groups(env: Environment, teams: list[Team]) -> list[str]:
-    """Who may sign in: ``identity.login_groups``, else admin groups plus every team group in the env."""
-    if env.identity.login_groups is not None:
-        return sorted(set(env.identity.login_groups))
-    groups = set(env.identity.admin_groups)
-    for team in teams:
-        if team.state == "active":
-            groups.update(g.name for g in team.groups)
-    return sorted(groups)
+def login_groups(env: Environment) -> list[str]:
+    """Who may sign in at all: ``identity.login_groups``; empty (the default) means anyone the IdP
+    authenticates from the organisation's email domains, with namespaces guarded by each team's
+    RoleBindings and AuthorizationPolicies. A default built from the teams' groups would lock out
+    people who are listed by email only."""
+    return sorted(set(env.identity.login_groups or []))
 
 
 def end_session_url(env: Environment) -> str | None:
@@ -275,7 +271,7 @@ def _toml_list(values: list[str]) -> str:
     return "[" + ", ".join(json.dumps(v) for v in values) + "]"
 
 
-def oauth2_proxy_config(cfg: PlatformConfig, env: Environment, teams: list[Team]) -> str:
+def oauth2_proxy_config(cfg: PlatformConfig, env: Environment) -> str:
     """oauth2_proxy.cfg (TOML): HTTPS, secure cookies, allowed groups and email domains from config."""
     host = env.kubeflow.hostname
     whitelist = [host]
@@ -294,7 +290,7 @@ def oauth2_proxy_config(cfg: PlatformConfig, env: Environment, teams: list[Team]
         ("oidc_jwks_url", DEX_JWKS_URI),
         ("scope", "openid profile email groups"),
         ("email_domains", sorted(cfg.organisation.email_domains)),
-        ("allowed_groups", login_groups(env, teams)),
+        ("allowed_groups", login_groups(env)),
         ("oidc_groups_claim", "groups"),
         ("upstreams", ["static://200"]),  # ext-authz: answer "allowed" and let Istio route
         ("skip_auth_routes", ["^/dex/"]),

@@ -493,7 +493,7 @@ def render_team(cfg: PlatformConfig, env: str, team: Team) -> list[dict[str, Any
         *_network_policies(cfg, env, team, namespace),
         _request_authentication(cfg, env, team, namespace),
         # An offboarded (stale) team keeps its profile, namespace and data, but nobody's access.
-        *(_member_access(team, namespace) if team.state == "active" else []),
-        *(_group_access(team, namespace) if team.state == "active" else []),
+        *(_member_access(team, namespace) if team.active_in(env) else []),
+        *(_group_access(team, namespace) if team.active_in(env) else []),
     ]
     return sorted(objects, key=_sort_key)

@@ -147,7 +147,7 @@ def team_inputs(
         "aws": aws_inputs(env, endpoint_url),
         "emulator_compat": emulated(env),
         "team_name": team.name,
-        "active": team.state == "active",
+        "active": team.active_in(env_name),
         "namespace": naming.team_namespace(team.name),
         "role_name": naming.team_role(org, env_name, team.name),
         "sagemaker_role_name": naming.team_sagemaker_role(org, env_name, team.name),

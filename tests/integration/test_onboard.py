@@ -601,3 +601,14 @@ def test_delete_bad_input_removes_nothing(onboard, cli, kube, extra: list[str], 
     assert message in err
     assert (onboard.config / "teams" / "planning.yaml").exists()
     assert kube.mutations() == []
+
+
+def test_delete_dry_run_lists_what_would_go_and_removes_nothing(onboard, cli, kube) -> None:
+    kube.clear_calls()
+    args = _delete_args("planning", "--delete", "--confirm", "planning", "--dry-run")
+    code, _, err = cli(*args, "--config-dir", str(onboard.config))
+    assert code == 0, err
+    assert "deleting team planning in sandbox removes:" in err
+    assert kube.mutations() == []
+    assert (onboard.config / "teams" / "planning.yaml").exists()
+    assert _iam(onboard.infra).get_role(RoleName=naming.team_role("acme", ENV, "planning"))["Role"]

@@ -27,6 +27,7 @@ from platform_kit.render import platform as platform_render
 MANIFESTS = UPSTREAM / "kubeflow-manifests"
 KUBEFLOW_VERSIONS = versions.kubeflow_versions()
 OUTPUTS_FILE = REPO_ROOT / "tests" / "golden" / "sandbox" / "platform-outputs.json"
+LOGIN_GROUPS = ["ml-staff", "ml-platform-admins"]
 RDS_ENDPOINT = "acme-sandbox-kfp.c9akciq32.us-east-1.rds.amazonaws.com"
 RDS_SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-0f1e2d3c-AbCdEf"
 
@@ -56,15 +57,14 @@ def _build(name: str, out_dir: Path, *, env_name: str = "sandbox", version: str 
     env.kubeflow.source.git = None
     env.kubeflow.source.path = str(MANIFESTS / version)
     env.kubeflow.components.jupyter = env.kubeflow.components.katib = options.get("optional", False)
+    env.identity.login_groups = LOGIN_GROUPS
     raw = json.loads(OUTPUTS_FILE.read_text())
     if options.get("rds"):
         env.storage.rds.enabled = True
         raw.update(rds_endpoint=RDS_ENDPOINT, rds_master_secret_arn=RDS_SECRET)
     outputs = platform_render.PlatformOutputs.from_outputs(raw, source="test", env=env_name)
     start = time.monotonic()
-    objects, _ = manifests.build_platform(
-        cfg, env_name, loaded.teams_in(env_name), outputs, EXAMPLE_CONFIG, out_dir, REPO_ROOT
-    )
+    objects, _ = manifests.build_platform(cfg, env_name, outputs, EXAMPLE_CONFIG, out_dir, REPO_ROOT)
     seconds = time.monotonic() - start
     secrets = yaml.safe_load((out_dir / "secrets.yaml").read_text())["secrets"]
     return Build(name, env_name, env, outputs, objects, secrets, seconds)
@@ -229,7 +229,7 @@ def test_oauth2_proxy_secure_cookies_https_groups_and_domains(builds, variant: s
     assert proxy["redirect_url"] == f"https://{host}/oauth2/callback"
     assert proxy["oidc_issuer_url"] == f"https://{host}/dex"
     assert proxy["email_domains"] == ["corp.example"]
-    assert "ml-platform-admins" in proxy["allowed_groups"]
+    assert proxy["allowed_groups"] == sorted(LOGIN_GROUPS)
     params = _one(build.objects, "ConfigMap", "oauth2-proxy-parameters(-[a-z0-9]{10})?", "oauth2-proxy")["data"]
     assert params["FORCE_HTTPS"] == "true" and params["ALLOW_SELF_SIGNED_ISSUER"] == "false"
     # The proxy reads its credentials from the kit's Secret; its client id is a plain value.

@@ -111,7 +111,7 @@ def test_groups_are_requested_from_the_idp(loaded) -> None:
 def _proxy(loaded, env_name: str, env=None) -> dict:
     cfg = loaded.platform
     env = env or cfg.environments[env_name]
-    return tomllib.loads(login.oauth2_proxy_config(cfg, env, loaded.teams_in(env_name)))
+    return tomllib.loads(login.oauth2_proxy_config(cfg, env))
 
 
 def test_oauth2_proxy_secure_cookies_https_and_groups_and_domains_from_config(loaded) -> None:
@@ -120,18 +120,15 @@ def test_oauth2_proxy_secure_cookies_https_and_groups_and_domains_from_config(lo
     assert proxy["redirect_url"].startswith("https://kubeflow.sandbox.corp.example/")
     assert proxy["oidc_issuer_url"] == "https://kubeflow.sandbox.corp.example/dex"
     assert proxy["email_domains"] == ["corp.example"]
-    # Default: admin groups plus every group of the env's teams.
-    assert proxy["allowed_groups"] == ["ml-perception", "ml-perception-viewers", "ml-planning", "ml-platform-admins"]
+    # Default: no group restriction (people listed by email only must be able to sign in).
+    assert proxy["allowed_groups"] == []
     assert not any(k for k in proxy if "secret" in k)
 
 
-def test_login_groups_override_and_stale_teams_excluded(loaded) -> None:
+def test_login_groups_from_config(loaded) -> None:
     env = _env(loaded, "sandbox")
-    env.identity.login_groups = ["all-ml"]
-    assert _proxy(loaded, "sandbox", env)["allowed_groups"] == ["all-ml"]
-    teams = [t.model_copy(deep=True) for t in loaded.teams_in("sandbox")]
-    teams[0].state = "stale"
-    assert set(login.login_groups(_env(loaded, "sandbox"), teams)).isdisjoint(g.name for g in teams[0].groups)
+    env.identity.login_groups = ["ml-staff", "all-ml", "ml-staff"]
+    assert _proxy(loaded, "sandbox", env)["allowed_groups"] == ["all-ml", "ml-staff"]
 
 
 def test_logout_goes_to_the_idp_end_session_url(loaded) -> None:

@@ -71,3 +71,50 @@ def test_owner_change_is_transfer_owners_job() -> None:
 def test_a_spec_for_another_team_is_refused() -> None:
     with pytest.raises(BadInput, match="names team 'lidar'"):
         ts.build(_request(), {"name": "lidar"}, existing=False)
+
+
+def test_offboarding_is_per_environment_and_onboarding_brings_one_back() -> None:
+    base = {"name": "vision", "owner": "lena@corp.example", "cost_center": "CC-1", "environments": ["sandbox", "dev"]}
+
+    def run(spec, state, env):
+        return ts.build(ts.Request(name="vision", env=env, state=state), spec, existing=True)
+
+    dev_off = run(base, "stale", "dev")
+    assert dev_off["offboarded_in"] == ["dev"] and "state" not in dev_off  # still active in sandbox
+    both_off = run(dev_off, "stale", "sandbox")
+    assert both_off["state"] == "stale" and "offboarded_in" not in both_off
+    back = run(both_off, "active", "sandbox")
+    assert back["state"] == "active" and back["offboarded_in"] == ["dev"]
+    assert run(back, "active", "sandbox") == back  # nothing to change: the same spec
+    assert run(base, "active", "sandbox") == base  # onboarding an active team adds no keys
+
+
+def test_the_team_model_knows_where_it_is_active() -> None:
+    from platform_kit.config.models import Team
+
+    data = {
+        "name": "vision",
+        "display_name": "Vision",
+        "owner": "lena@corp.example",
+        "cost_center": "CC-1",
+        "environments": ["sandbox", "dev"],
+        "quotas": {"cpu": "8", "memory": "32Gi", "storage": "1Ti"},
+    }
+    team = Team.model_validate({**data, "offboarded_in": ["dev"]})
+    assert team.active_in("sandbox") and not team.active_in("dev")
+    assert not Team.model_validate({**data, "state": "stale"}).active_in("sandbox")
+    with pytest.raises(ValueError, match="not among the team's environments: prod"):
+        Team.model_validate({**data, "offboarded_in": ["prod"]})
+
+
+def test_transfer_with_previous_owner_none_drops_their_member_entry() -> None:
+    current = {
+        "name": "vision",
+        "owner": "lena@corp.example",
+        "cost_center": "CC-1",
+        "members": [{"email": "lena@corp.example", "role": "edit"}, {"email": "b@corp.example", "role": "view"}],
+    }
+    request = ts.Request(name="vision", owner="new@corp.example", drop_members=["lena@corp.example"])
+    spec = ts.build(request, current, existing=True, owner_change=True)
+    assert spec["owner"] == "new@corp.example"
+    assert spec["members"] == [{"email": "b@corp.example", "role": "view"}]
