@@ -47,6 +47,17 @@ STATEFUL_TYPES = frozenset(
     }
 )
 KIT_ROOT = Path(__file__).resolve().parent.parent
+# Beside a stack's data directory: what its last ``terraform init`` was run for (see _prepare).
+INIT_STAMP = "init.fingerprint"
+# Errors that mean the data directory needs ``terraform init`` again (a re-init fixes them).
+_NEEDS_INIT = (
+    "Backend initialization required",
+    "Module not installed",
+    "Required plugins are not installed",
+    "Inconsistent dependency lock file",
+    "Missing required provider",
+    "Backend configuration changed",
+)
 
 
 @dataclass(frozen=True)
@@ -152,7 +163,12 @@ class Infra:
     """The stacks of one environment: render inputs, init, plan to a file, apply that file."""
 
     def __init__(
-        self, settings: Settings, loaded: LoadedConfig, env: str, on_line: Callable[[str], None] | None = None
+        self,
+        settings: Settings,
+        loaded: LoadedConfig,
+        env: str,
+        on_line: Callable[[str], None] | None = None,
+        on_notice: Callable[[str], None] | None = None,
     ) -> None:
         from platform_kit import aws
 
@@ -162,6 +178,7 @@ class Infra:
         self.env_name = env
         self.env = loaded.env(env)
         self.on_line = on_line
+        self.on_notice = on_notice
         self._aws = aws
         self.build_dir = settings.project_dir / "build" / "terraform" / env
 
@@ -300,10 +317,41 @@ class Infra:
             env=self.process_env(stack),
             state_dir=self.settings.state_dir,
             on_line=self.on_line,
+            on_notice=self.on_notice,
         )
 
     def plan(self, stack: Stack, *, destroy: bool = False) -> PlanReport:
         """Render inputs, init, and save a plan; nothing in AWS changes."""
+        from platform_kit.terraform import TerraformError
+
+        tf, inputs = self._prepare(stack)
+        workdir = self.workdir(stack)
+        try:
+            result = tf.plan(workdir / "plan.tfplan", var_files=[inputs], destroy=destroy)
+        except TerraformError as exc:
+            if not any(marker in str(exc) for marker in _NEEDS_INIT):
+                raise
+            tf, inputs = self._prepare(stack, force_init=True)
+            result = tf.plan(workdir / "plan.tfplan", var_files=[inputs], destroy=destroy)
+        plan_json = tf.show_json(result.plan_file)
+        write_if_changed(workdir / "plan.json", json.dumps(plan_json, indent=1, sort_keys=True))
+        report = summarise(stack, self.env_name, result.plan_file, plan_json)
+        report.has_changes = report.has_changes or result.has_changes
+        return report
+
+    def import_resources(self, stack: Stack, pairs: list[tuple[str, str]]) -> None:
+        """Record existing AWS objects (address, import ID) in the stack's state; AWS is unchanged."""
+        tf, inputs = self._prepare(stack)
+        for address, resource_id in pairs:
+            tf.import_resource(address, resource_id, var_files=[inputs])
+
+    def _prepare(self, stack: Stack, *, force_init: bool = False):
+        """Write the stack's inputs and make sure its data directory is initialised for its backend.
+
+        ``terraform init -reconfigure`` costs seconds per run; it is skipped when the data directory
+        was initialised for the same backend settings, Terraform binary and configuration files
+        (every ``*.tf`` and lock file of the stacks and modules). A plan that still finds the
+        directory wanting init re-runs it once (``plan``)."""
         self.check_stack(stack)
         workdir = self.workdir(stack)
         workdir.mkdir(parents=True, exist_ok=True)
@@ -312,13 +360,14 @@ class Infra:
         inputs = workdir / "inputs.auto.tfvars.json"
         write_if_changed(inputs, json.dumps(self.inputs(stack), indent=2, sort_keys=True) + "\n")
         tf = self.terraform(stack)
-        tf.init(backend_config=self.backend_config(stack), reconfigure=True)
-        result = tf.plan(workdir / "plan.tfplan", var_files=[inputs], destroy=destroy)
-        plan_json = tf.show_json(result.plan_file)
-        write_if_changed(workdir / "plan.json", json.dumps(plan_json, indent=1, sort_keys=True))
-        report = summarise(stack, self.env_name, result.plan_file, plan_json)
-        report.has_changes = report.has_changes or result.has_changes
-        return report
+        backend = self.backend_config(stack)
+        stamp = workdir / INIT_STAMP
+        fingerprint = _init_fingerprint(tf.workdir, tf.binary, backend)
+        current = stamp.is_file() and stamp.read_text() == fingerprint and (workdir / ".terraform").is_dir()
+        if force_init or not current:
+            tf.init(backend_config=backend, reconfigure=True)
+            write_if_changed(stamp, fingerprint)
+        return tf, inputs
 
     def apply(self, report: PlanReport) -> dict[str, Any]:
         """Apply exactly the saved plan of ``report``; return the stack's outputs, sensitive ones left out."""
@@ -329,8 +378,12 @@ class Infra:
             self._backup_bootstrap_state()
         return tf.output(include_sensitive=False)
 
+    def session(self):
+        """The boto3 session for this environment (the sandbox's endpoints and CA when it is one)."""
+        return self._aws.session_for(self.env, state_dir=self.settings.state_dir)
+
     def _s3(self):
-        return self._aws.session_for(self.env, state_dir=self.settings.state_dir).client("s3")
+        return self.session().client("s3")
 
     def _backup_bootstrap_state(self) -> None:
         """Keep a copy of bootstrap's local state in the bucket it created, encrypted with its key."""
@@ -362,6 +415,24 @@ class Infra:
             raise
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(body)
+
+
+def _init_fingerprint(stack_source: Path, binary: Path, backend: dict[str, Any]) -> str:
+    """A digest of everything ``terraform init`` depends on for a stack (see ``Infra._prepare``)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    digest.update(f"{binary}:{binary.stat().st_mtime_ns}\n".encode())
+    digest.update(json.dumps(backend, sort_keys=True, default=str).encode())
+    tree = stack_source.parent.parent  # terraform/: stacks/ and modules/
+    for path in sorted(tree.rglob("*")):
+        if path.suffix not in (".tf", ".hcl") or path.name.endswith(".tftest.hcl"):
+            continue
+        if ".terraform" in path.parts or "tests" in path.relative_to(tree).parts:
+            continue
+        digest.update(f"\n{path.relative_to(tree)}\n".encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def _error_code(exc: Exception) -> str:

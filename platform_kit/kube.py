@@ -125,13 +125,42 @@ def client_for_context(context: str | None = None, config_file: str | None = Non
 # --- writing objects ------------------------------------------------------------------------
 
 
-def contains(live: Any, desired: Any) -> bool:
-    """Whether ``live`` already holds every field of ``desired`` (maps by subset, lists item by item)."""
+# Maps whose values are resource quantities: the API server stores them in canonical form
+# (``0.5`` comes back as ``500m``, ``1024Mi`` as ``1Gi``), so they are compared by value.
+QUANTITY_MAPS = frozenset(
+    {"hard", "limits", "requests", "default", "defaultRequest", "max", "min", "maxLimitRequestRatio"}
+)
+
+
+def same_quantity(live: Any, desired: Any) -> bool:
+    """Whether two resource quantities mean the same amount (``"0.5"`` and ``"500m"`` do)."""
+    from kubernetes.utils.quantity import parse_quantity
+
+    try:
+        return parse_quantity(live) == parse_quantity(desired)
+    except (ValueError, TypeError):
+        return False
+
+
+def contains(live: Any, desired: Any, *, quantities: bool = False) -> bool:
+    """Whether ``live`` already holds every field of ``desired`` (maps by subset, lists item by item).
+
+    Values inside the maps named in ``QUANTITY_MAPS`` are compared as quantities, the way the API
+    server normalises them, so a re-run does not re-apply an object for a spelling difference.
+    """
     if isinstance(desired, dict):
-        return isinstance(live, dict) and all(k in live and contains(live[k], v) for k, v in desired.items())
+        return isinstance(live, dict) and all(
+            k in live and contains(live[k], v, quantities=quantities or k in QUANTITY_MAPS) for k, v in desired.items()
+        )
     if isinstance(desired, list):
-        return isinstance(live, list) and len(live) == len(desired) and all(map(contains, live, desired))
-    return live == desired
+        return (
+            isinstance(live, list)
+            and len(live) == len(desired)
+            and all(contains(a, b, quantities=quantities) for a, b in zip(live, desired, strict=True))
+        )
+    if live == desired:
+        return True
+    return quantities and not isinstance(desired, bool) and same_quantity(live, desired)
 
 
 def describe(obj: dict[str, Any]) -> str:

@@ -112,6 +112,7 @@ def check_objects(kubernetes_version: str, objects: list[dict[str, Any]], out_di
     unreplaced placeholders, Secrets with values, unrestricted identity headers, wildcard RBAC).
     The first problems go into one error."""
     from platform_kit.render import schemas
+    from platform_kit.render import team as team_render
 
     crds = [o for o in objects if o.get("kind") == "CustomResourceDefinition"]
     platform_file = out_dir / RENDERED / PLATFORM_FILE
@@ -121,7 +122,7 @@ def check_objects(kubernetes_version: str, objects: list[dict[str, Any]], out_di
             for o in parse_objects(platform_file.read_text(encoding="utf-8"))
             if o.get("kind") == "CustomResourceDefinition"
         ]
-    allow = () if crds else _TEAM_CUSTOM_KINDS
+    allow = () if crds else team_render.CUSTOM_KINDS
     problems = schemas.validate(objects, kubernetes_version, crds, allow_without_schema=allow)
     from platform_kit.render import checks
 
@@ -130,14 +131,6 @@ def check_objects(kubernetes_version: str, objects: list[dict[str, Any]], out_di
         shown = "; ".join(problems[:3])
         more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
         raise OperationFailed(f"the render has {len(problems)} problem(s): {shown}{more}")
-
-
-# Custom kinds of a team render, checked only against a platform render's CRDs.
-_TEAM_CUSTOM_KINDS = (
-    ("kubeflow.org", "Profile"),
-    ("security.istio.io", "AuthorizationPolicy"),
-    ("security.istio.io", "RequestAuthentication"),
-)
 
 
 def select_teams(loaded: LoadedConfig, env: str, names: list[str] | None) -> list[Any]:

@@ -158,29 +158,6 @@ def prepare(
 # --- 2. nothing taken over ------------------------------------------------------------------
 
 
-def check_iam_role(iam: Any, role_name: str, team: str, env: str, managed: bool) -> None:
-    """Refuse a role of the team's name that this team's stack does not manage."""
-    from botocore.exceptions import ClientError
-
-    if managed:
-        return
-    try:
-        role = iam.get_role(RoleName=role_name)["Role"]
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "NoSuchEntity":
-            return
-        raise
-    tags = {t["Key"]: t["Value"] for t in iam.list_role_tags(RoleName=role_name).get("Tags", [])}
-    owner = f"team '{tags['team']}'" if "team" in tags else "no platform-kit team"
-    raise OperationFailed(
-        f"IAM role {role_name} already exists ({role['Arn']}, tagged for {owner}) and is not in this team's "
-        f"Terraform state; refusing to take it over",
-        hint=f"rename or delete that role, or import it: terraform import module.team.aws_iam_role.pipeline {role_name}"
-        if tags.get("team") == team and tags.get("platform-env") == env
-        else "pick another team name, or remove the role if it is abandoned",
-    )
-
-
 def check_namespace(cluster: Any, namespace: str, owner: str) -> None:
     """Refuse a namespace that exists but is not this team's Kubeflow profile."""
     live = cluster.get("v1", "Namespace", namespace)
@@ -288,26 +265,35 @@ def onboard_team(
         dry_run=options.dry_run,
     )
 
+    notices: list[str] = []  # what Terraform's adapter did on its own (a stale lock released)
+
     def step(name: str, action: Callable[[], tuple[str, bool]]) -> None:
         progress(name)
         start = time.perf_counter()
         outcome, changed = action()
+        if notices:
+            outcome = "; ".join([*notices, outcome])
+            notices.clear()
         result.steps.append(Step(name, outcome, changed, time.perf_counter() - start))
 
-    infra = Infra(settings, loaded, env_name)
+    infra = Infra(settings, loaded, env_name, on_notice=notices.append)
     stack = Stack("team", team.name)
     lock = settings.state_dir / "locks" / f"{env_name}-team-{team.name}.lock"
     with local_lock(lock, f"team:{team.name} in {env_name}"):
         state = _team_state(infra, stack)
-        iam = infra._aws.session_for(env, state_dir=settings.state_dir).client("iam")
-        role_name = naming.team_role(loaded.platform.organisation.name, env_name, team.name)
-        step(
-            "check nothing is taken over",
-            lambda: (_check_ownership(iam, role_name, team, env_name, state, cluster, namespace), False),
-        )
+        ownership: dict[str, Any] = {}
+
+        def check_ownership() -> tuple[str, bool]:
+            checked, ownership["orphans"] = _check_ownership(infra, stack, team, env_name, state, cluster, namespace)
+            return checked, False
+
+        step("check nothing is taken over", check_ownership)
         if options.check_runs:
             step("check for active pipeline runs", lambda: (_check_runs(cluster, namespace, options.force), False))
         _same_file_as_prepared(candidate)
+        orphans = ownership["orphans"]
+        if orphans:
+            step("adopt what an interrupted run left", lambda: _adopt(infra, stack, orphans, options.dry_run))
         report_box: dict[str, Any] = {}
 
         def plan() -> tuple[str, bool]:
@@ -320,7 +306,8 @@ def onboard_team(
             if options.dry_run:
                 return f"would add {report.add}, change {report.change}, destroy {report.destroy}", False
             if not confirm(report):
-                raise OperationFailed(f"team:{team.name}: plan not applied (declined); nothing was changed")
+                kept = "only the adoption above is in the state" if orphans and not options.dry_run else "nothing"
+                raise OperationFailed(f"team:{team.name}: plan not applied (declined); {kept} was changed")
             return f"{report.add} to add, {report.change} to change, {report.destroy} to destroy (confirmed)", False
 
         step(f"plan the team stack (teams/{env_name}/{team.name}.tfstate)", plan)
@@ -402,7 +389,12 @@ def _team_state(infra: Any, stack: Any) -> dict[str, Any] | None:
     from botocore.exceptions import ClientError
 
     try:
-        body = infra._s3().get_object(Bucket=infra.state_bucket, Key=infra.state_key(stack))["Body"].read()
+        body = (
+            infra.session()
+            .client("s3")
+            .get_object(Bucket=infra.state_bucket, Key=infra.state_key(stack))["Body"]
+            .read()
+        )
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code")
         if code == "NoSuchKey":
@@ -416,18 +408,26 @@ def _team_state(infra: Any, stack: Any) -> dict[str, Any] | None:
     return json.loads(body)
 
 
-def _manages_role(state: dict[str, Any] | None) -> bool:
-    if not state:
-        return False
-    return any(r.get("type") == "aws_iam_role" and r.get("instances") for r in state.get("resources", []))
+def _check_ownership(infra: Any, stack: Any, team: Any, env_name: str, state: Any, cluster: Any, namespace: str):
+    """Refuse what belongs to someone else; return (what was checked, objects to adopt)."""
+    from platform_kit import team_orphans
 
-
-def _check_ownership(iam, role_name, team, env_name, state, cluster, namespace) -> str:
-    check_iam_role(iam, role_name, team.name, env_name, managed=_manages_role(state))
+    named = team_orphans.named_objects(infra.session(), infra.inputs(stack))
+    orphans = team_orphans.find(named, state, team.name, env_name)
+    checked = f"{len(named)} named AWS objects"
     if cluster is not None:
         check_namespace(cluster, namespace, team.owner)
-        return "IAM role and namespace are free or already this team's"
-    return "IAM role is free or already this team's"
+        checked += " and the namespace"
+    return f"{checked} free or already this team's", orphans
+
+
+def _adopt(infra: Any, stack: Any, orphans: list[Any], dry_run: bool) -> tuple[str, bool]:
+    """Import what an interrupted run created but did not record (state only; AWS is unchanged)."""
+    listed = ", ".join(o.what for o in orphans)
+    if dry_run:
+        return f"would adopt {listed} (left by an interrupted run)", False
+    infra.import_resources(stack, [(o.address, o.import_id) for o in orphans])
+    return f"adopted {listed}, left by an interrupted run, into the state", True
 
 
 def _write_team_file(candidate: Candidate, settings: Settings) -> tuple[str, bool]:
@@ -450,12 +450,7 @@ def _render(loaded: LoadedConfig, env_name: str, team: Any, role_arn: str | None
     if role_arn is not None and role_arn != derived:
         raise OperationFailed(f"the team stack's role {role_arn} is not the role the render derives ({derived})")
     kubernetes = loaded.platform.environments[env_name].cluster.kubernetes_version
-    allow = (
-        ("kubeflow.org", "Profile"),
-        ("security.istio.io", "AuthorizationPolicy"),
-        ("security.istio.io", "RequestAuthentication"),
-    )
-    problems = schemas.validate(objects, kubernetes, allow_without_schema=allow)
+    problems = schemas.validate(objects, kubernetes, allow_without_schema=team_render.CUSTOM_KINDS)
     if problems:
         raise OperationFailed(f"rendered team objects are not valid: {problems[0]}")
     return objects
@@ -617,7 +612,7 @@ def delete_team(
     result = OnboardResult(team=team.name, env=env_name, namespace=namespace)
     infra = Infra(settings, loaded, env_name)
     stack = Stack("team", team.name)
-    session = infra._aws.session_for(loaded.env(env_name), state_dir=settings.state_dir)
+    session = infra.session()
     repository = naming.team_ecr_repository(org, team.name)
     prefixes = naming.team_artifact_prefixes(team.name)
     bucket = infra.platform_outputs().get("artifact_bucket_name")

@@ -8,10 +8,29 @@ from pathlib import Path
 
 import pytest
 
+# pytest-xdist workers start with COLUMNS=80 in their environment; rich would fix the consoles'
+# width from it when platform_kit.console is imported. The cli fixture sets the width per test.
+os.environ.pop("COLUMNS", None)
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_CONFIG = REPO_ROOT / "platform"
 # The offline Kubeflow snapshots live in ../shared beside the clone (on CI too).
 UPSTREAM = REPO_ROOT.parent / "shared" / "upstream"
+
+
+# The suite runs on pytest-xdist workers (pyproject's addopts). Each test module is one unit of
+# work, so module-scoped fixtures (a checkov run, an upstream render) run once; the modules that
+# share the applied sandbox_world go to one worker together, so the world is built once.
+_SANDBOX_WORLD_MODULES = frozenset({"test_onboard.py", "test_stacks.py"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # The longest unit first: the world's modules take about half of the whole suite's time.
+    items.sort(key=lambda item: item.path.name not in _SANDBOX_WORLD_MODULES)
+    for item in items:
+        name = item.path.name
+        group = "sandbox-world" if name in _SANDBOX_WORLD_MODULES else str(item.path.relative_to(REPO_ROOT))
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session")

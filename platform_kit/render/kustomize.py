@@ -4,8 +4,8 @@ Upstream is referenced, never copied: either a local folder laid out like kubefl
 (``kubeflow.source.path``) or the git repository at a pinned ref (``kubeflow.source.git``). Which
 upstream folders make up the platform, per release, is data in ``data/kubeflow-components.yaml``.
 
-``platform_kustomization`` is pure; ``write_build`` only writes the one file, and only when its
-content changed. Neither runs kustomize.
+``platform_kustomization`` and ``dump`` are pure; the platform render writes the result beside
+the kit's components and patches. Nothing here runs kustomize.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import yaml
 
 from platform_kit.config.models import Environment, PlatformConfig
 from platform_kit.errors import BadInput
-from platform_kit.files import write_if_changed
 
 KUSTOMIZATION_FILE = "kustomization.yaml"
 KIT_ROOT = Path(__file__).resolve().parents[2]
@@ -122,12 +121,3 @@ def upstream_ref(cfg: PlatformConfig, env: str, config_dir: Path, build_dir: Pat
 def dump(kustomization: dict[str, Any]) -> str:
     """Deterministic YAML: sorted keys, lists in their given order."""
     return _HEADER + yaml.safe_dump(kustomization, sort_keys=True, default_flow_style=False, width=1000)
-
-
-def write_build(cfg: PlatformConfig, env: str, config_dir: Path, out_dir: Path) -> Path:
-    """Write ``out_dir/kustomization.yaml`` for ``env`` (only if its content changed); return its path."""
-    out_dir = Path(out_dir)
-    text = dump(platform_kustomization(cfg, env, upstream_ref(cfg, env, config_dir, out_dir)))
-    target = out_dir / KUSTOMIZATION_FILE
-    write_if_changed(target, text)
-    return target

@@ -57,6 +57,14 @@ KIND_ORDER = (
     "AuthorizationPolicy",
 )
 
+# The custom kinds a team render holds: their schemas come from the platform render's CRDs, so a
+# check without those CRDs (a team-only render, onboarding) lets exactly these through unchecked.
+CUSTOM_KINDS = (
+    ("kubeflow.org", "Profile"),
+    ("security.istio.io", "AuthorizationPolicy"),
+    ("security.istio.io", "RequestAuthentication"),
+)
+
 # Every object name rendered here is a DNS-1123 subdomain (RoleBinding, AuthorizationPolicy, ...).
 MAX_NAME_LENGTH = 253
 _HASH_LENGTH = 8

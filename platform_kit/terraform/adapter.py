@@ -41,7 +41,7 @@ from python_terraform import IsFlagged
 from python_terraform import Terraform as _PyTerraform
 
 from platform_kit.errors import BadInput, OperationFailed
-from platform_kit.terraform import cliconfig
+from platform_kit.terraform import cliconfig, stale_lock
 from platform_kit.terraform.diagnostics import (
     Diagnostic,
     TerraformError,
@@ -61,6 +61,8 @@ INSTALL_HINT = (
     f"(https://developer.hashicorp.com/terraform/install) or set {TERRAFORM_ENV} to its path"
 )
 
+# Commands that take the state lock: while one runs, a marker in TF_DATA_DIR names its process.
+_LOCKING = frozenset({"plan", "apply", "import", "refresh"})
 _FIXED_ENV = {"TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"}
 # Machine-readable UI message types whose @message is shown as progress. Left out on purpose:
 # "version", "outputs", "log" and "provision_progress" (a provisioner's raw output).
@@ -196,7 +198,9 @@ class Terraform:
 
     ``env`` is added to the process environment of every run; ``state_dir`` is where the CLI
     config and failure logs go; ``on_line`` receives short human progress lines as they happen.
-    ``warnings`` holds the warnings of the last command.
+    ``on_notice`` (defaults to ``on_line``) receives what the kit itself did that a person should
+    know even when progress is hidden, such as releasing a stale state lock. ``warnings`` holds
+    the warnings of the last command.
     """
 
     def __init__(
@@ -206,8 +210,10 @@ class Terraform:
         env: Mapping[str, str] | None = None,
         state_dir: Path,
         on_line: Callable[[str], None] | None = None,
+        on_notice: Callable[[str], None] | None = None,
     ) -> None:
         self.workdir = Path(workdir).absolute()
+        self.on_notice = on_notice or on_line
         self.env = dict(env or {})
         self.state_dir = Path(state_dir).absolute()
         self.on_line = on_line
@@ -239,7 +245,7 @@ class Terraform:
     def plan(self, out: Path, var_files: Sequence[Path] = (), destroy: bool = False) -> PlanResult:
         """``terraform plan`` saved to ``out``; streams progress, returns the change counts."""
         plan_file = Path(out).absolute()
-        outcome = self._run(
+        outcome = self._run_locking(
             "plan",
             ok=(0, 2),
             json_ui=True,
@@ -256,10 +262,21 @@ class Terraform:
 
     def apply(self, plan_file: Path) -> ApplyResult:
         """Apply a saved plan (never an unreviewed one); streams progress."""
-        outcome = self._run(
+        outcome = self._run_locking(
             "apply", str(Path(plan_file).absolute()), json_ui=True, input=False, no_color=IsFlagged, json=IsFlagged
         )
         return ApplyResult(**_counts(outcome.changes))
+
+    def import_resource(self, address: str, resource_id: str, var_files: Sequence[Path] = ()) -> None:
+        """``terraform import ADDRESS ID``: record an existing object in the state (it changes nothing in AWS)."""
+        self._run_locking(
+            "import",
+            address,
+            resource_id,
+            input=False,
+            no_color=IsFlagged,
+            var_file=[str(Path(f).absolute()) for f in var_files] or None,
+        )
 
     def show_json(self, plan_file: Path) -> dict[str, Any]:
         """``terraform show -json PLAN``: the plan as Terraform's JSON representation."""
@@ -292,6 +309,27 @@ class Terraform:
         return self.warnings
 
     # --- running ----------------------------------------------------------------------------
+
+    @property
+    def data_dir(self) -> Path:
+        """Terraform's data directory for this working directory (``TF_DATA_DIR`` when set)."""
+        configured = self.env.get("TF_DATA_DIR")
+        return Path(configured) if configured else self.workdir / ".terraform"
+
+    def _run_locking(self, command: str, *args: str, **options: Any) -> _Outcome:
+        """Run a command that takes the state lock; a lock left by a dead run of the kit on this
+        host is released once (see ``stale_lock``), any other held lock fails as it is."""
+        previous = stale_lock.read_marker(self.data_dir)  # this run's own marker replaces it
+        try:
+            return self._run(command, *args, **options)
+        except TerraformError as exc:
+            why = stale_lock.stale(exc.lock, previous) if exc.lock is not None else None
+            if why is None:
+                raise
+            self._run("force-unlock", exc.lock.id, capture=True, force=IsFlagged, no_color=IsFlagged)
+            if self.on_notice:
+                self.on_notice(f"released state lock {exc.lock.id}, {why}")
+        return self._run(command, *args, **options)
 
     def environment(self) -> dict[str, str]:
         """The environment every Terraform process gets."""
@@ -346,6 +384,7 @@ class Terraform:
         except OSError as exc:
             raise OperationFailed(f"could not run {argv[0]}: {exc}", hint=INSTALL_HINT) from exc
 
+        marker = stale_lock.write_marker(self.data_dir, process.pid, command) if command in _LOCKING else None
         stderr_parts: list[str] = []
         reader = threading.Thread(target=lambda: stderr_parts.append(process.stderr.read()), daemon=True)
         reader.start()
@@ -365,6 +404,8 @@ class Terraform:
             reader.join()
             process.stdout.close()
             process.stderr.close()
+            if process.poll() is not None:  # the run ended here: nothing of it can hold the lock
+                stale_lock.remove_marker(marker)
         stderr = "".join(stderr_parts)
         outcome.returncode = process.returncode
         outcome.diagnostics = unique([*outcome.diagnostics, *parse_human("".join(human)), *parse_human(stderr)])

@@ -50,6 +50,14 @@ def _state_keys(infra) -> set[str]:
     return {o["Key"] for o in s3.list_objects_v2(Bucket=infra.state_bucket).get("Contents", [])}
 
 
+def _state_text(infra, team: str) -> str:
+    """The team stack's state document, or "" when it has none yet."""
+    key = f"teams/{ENV}/{team}.tfstate"
+    if key not in _state_keys(infra):
+        return ""
+    return infra.session().client("s3").get_object(Bucket=infra.state_bucket, Key=key)["Body"].read().decode()
+
+
 VISION = [
     "vision",
     "--owner",
@@ -328,31 +336,19 @@ def test_a_profile_controller_that_never_annotates_is_a_timeout_naming_what_is_m
 
 def test_two_teams_onboarded_at_once_both_succeed(onboard) -> None:
     """Two real `platform` processes, two teams, each with its own state and lock."""
-    import subprocess
-    import sys
-
-    platform = str(Path(sys.executable).parent / "platform")
     procs = [
-        subprocess.Popen(
-            [
-                platform,
-                "onboard-team",
-                name,
-                "--owner",
-                "ines.costa@corp.example",
-                "--cost-center",
-                "CC-4500",
-                "--env",
-                ENV,
-                "--yes",
-                "--output",
-                "json",
-                "--config-dir",
-                str(onboard.config),
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
+        _platform_process(
+            onboard,
+            name,
+            "--owner",
+            "ines.costa@corp.example",
+            "--cost-center",
+            "CC-4500",
+            "--env",
+            ENV,
+            "--yes",
+            "--output",
+            "json",
         )
         for name in ("alpha", "bravo")
     ]
@@ -361,6 +357,64 @@ def test_two_teams_onboarded_at_once_both_succeed(onboard) -> None:
         assert proc.returncode == 0, err[-2000:]
         assert json.loads(out)["changed"] is True
     assert {"teams/sandbox/alpha.tfstate", "teams/sandbox/bravo.tfstate"} <= _state_keys(onboard.infra)
+
+
+def _platform_process(onboard, *args: str):
+    import subprocess
+    import sys
+
+    platform = str(Path(sys.executable).parent / "platform")
+    return subprocess.Popen(
+        [platform, "onboard-team", *args, "--config-dir", str(onboard.config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_a_run_killed_during_terraform_apply_is_finished_by_running_it_again(onboard) -> None:
+    """kill -9 of the kit and of Terraform mid-apply leaves a created role outside the state and the
+    state lock held; running the same command again adopts the role, releases the lock, converges."""
+    import os
+    import signal
+    import time
+
+    from platform_kit.infra import Stack
+    from platform_kit.terraform import stale_lock
+
+    team = "kilo"
+    args = [team, "--owner", "ines.costa@corp.example", "--cost-center", "CC-4600", "--env", ENV, "--yes"]
+    data_dir = onboard.infra.workdir(Stack("team", team)) / ".terraform"
+    iam, role = _iam(onboard.infra), naming.team_role("acme", ENV, team)
+    proc = _platform_process(onboard, *args)
+    marker, deadline = None, time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        marker = stale_lock.read_marker(data_dir)
+        if marker is not None and marker.command == "apply":
+            try:
+                iam.get_role(RoleName=role)
+                break  # AWS has the role; Terraform has not finished the apply
+            except iam.exceptions.NoSuchEntityException:
+                pass
+        time.sleep(0.05)
+    assert proc.poll() is None and marker is not None and marker.command == "apply", proc.communicate()
+    os.kill(marker.pid, signal.SIGKILL)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=60)
+    # The damage is real: the lock is left behind and the role is not (yet) in any state.
+    assert f"teams/sandbox/{team}.tfstate.tflock" in _state_keys(onboard.infra)
+    assert '"aws_iam_role"' not in _state_text(onboard.infra, team)
+
+    code, out, err = onboard(*args, "--output", "json")
+    assert code == 0, (out, err)
+    steps = {s["name"]: s["outcome"] for s in json.loads(out)["steps"]}
+    assert f"adopted IAM role {role}" in steps["adopt what an interrupted run left"]
+    assert "released state lock" in steps["adopt what an interrupted run left"]
+    assert f"teams/sandbox/{team}.tfstate.tflock" not in _state_keys(onboard.infra)
+    assert [r["RoleName"] for r in iam.list_roles()["Roles"]].count(role) == 1
+    code, out, err = onboard(*args, "--output", "json")
+    assert code == 0, err
+    assert json.loads(out)["changed"] is False
 
 
 # --- offboard-team, transfer-owner, pruning ----------------------------------------------------
@@ -500,9 +554,7 @@ def test_offboard_and_transfer_bad_input(onboard, cli, args: list[str], message:
 
 
 def _aws(infra, service: str):
-    from platform_kit import aws
-
-    return aws.session_for(infra.env, state_dir=infra.settings.state_dir).client(service)
+    return infra.session().client(service)
 
 
 def _delete_args(name: str, *extra: str) -> list[str]:
@@ -593,3 +645,103 @@ def test_delete_dry_run_lists_what_would_go_and_removes_nothing(onboard, cli, ku
     assert kube.mutations() == []
     assert (onboard.config / "teams" / "planning.yaml").exists()
     assert _iam(onboard.infra).get_role(RoleName=naming.team_role("acme", ENV, "planning"))["Role"]
+
+
+# --- failure paths of the core ------------------------------------------------------------------
+
+
+def _prepared(onboard, name: str):
+    from platform_kit import context, onboarding, team_spec
+
+    settings = context.Settings(env=ENV, config_dir=onboard.config)
+    request = team_spec.Request(name=name, owner="ines.costa@corp.example", cost_center="CC-4700", env=ENV)
+    return settings, onboarding.prepare(settings, request, from_file=None, write=True)
+
+
+def _nothing_of(onboard, name: str) -> None:
+    assert not (onboard.config / "teams" / f"{name}.yaml").exists()
+    assert not any(k.startswith(f"teams/{ENV}/{name}.tfstate") for k in _state_keys(onboard.infra))
+    roles = {r["RoleName"] for r in _iam(onboard.infra).list_roles()["Roles"]}
+    assert naming.team_role("acme", ENV, name) not in roles
+
+
+def test_a_declined_plan_writes_nothing(onboard) -> None:
+    from platform_kit import onboarding
+    from platform_kit.errors import OperationFailed
+
+    settings, candidate = _prepared(onboard, "lima")
+    asked = []
+    with pytest.raises(OperationFailed, match="plan not applied \\(declined\\); nothing was changed"):
+        onboarding.onboard_team(
+            settings, candidate, onboarding.Options(env=ENV), confirm=lambda report: asked.append(report) and False
+        )
+    assert asked and asked[0].add > 0  # it was shown a real plan, and said no
+    _nothing_of(onboard, "lima")
+
+
+def test_a_team_file_written_by_another_run_while_waiting_is_not_overwritten(onboard) -> None:
+    from platform_kit import onboarding
+    from platform_kit.errors import OperationFailed
+
+    settings, candidate = _prepared(onboard, "mike")
+    theirs = "name: mike\nowner: someone.else@corp.example\ncost_center: CC-1\nenvironments: [sandbox]\n"
+    candidate.path.write_text(theirs)  # what a run that held the lock first would have left
+    with pytest.raises(OperationFailed, match=r"mike\.yaml changed while this run waited for the lock"):
+        onboarding.onboard_team(settings, candidate, onboarding.Options(env=ENV), confirm=lambda _: True)
+    assert candidate.path.read_text() == theirs
+    candidate.path.unlink()
+    _nothing_of(onboard, "mike")
+
+
+def test_an_unreachable_api_server_is_one_line_and_nothing_is_written(onboard, tmp_path: Path, monkeypatch) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed once the block ends: nothing listens there
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "gone", "cluster": {"server": f"http://127.0.0.1:{port}"}}],
+                "users": [{"name": "u", "user": {"token": "t"}}],
+                "contexts": [{"name": "gone", "context": {"cluster": "gone", "user": "u"}}],
+                "current-context": "gone",
+            }
+        )
+    )
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    code, _, err = onboard(
+        "november", "--owner", "ines.costa@corp.example", "--cost-center", "CC-1", "--env", ENV, "--yes",
+        "--kube-context", "gone",
+    )  # fmt: skip
+    assert code == 1
+    errors = [line for line in err.strip().splitlines() if line.startswith("Error")]
+    assert len(errors) == 1 and f"cannot reach http://127.0.0.1:{port}" in errors[0], err
+    assert "Traceback" not in err
+    _nothing_of(onboard, "november")
+
+
+def test_purge_stops_at_the_first_item_it_cannot_delete_and_says_which(onboard) -> None:
+    from platform_kit import onboarding
+    from platform_kit.errors import OperationFailed
+
+    session = onboard.infra.session()
+    s3, ecr = session.client("s3"), session.client("ecr")
+    # Object lock with a legal hold: S3 refuses that version, item by item, in a 200 answer.
+    s3.create_bucket(Bucket="purge-held", ObjectLockEnabledForBucket=True)
+    s3.put_object(Bucket="purge-held", Key="artifacts/oscar/model.bin", Body=b"weights")
+    s3.put_object(Bucket="purge-held", Key="artifacts/oscar/held.bin", Body=b"evidence")
+    s3.put_object_legal_hold(Bucket="purge-held", Key="artifacts/oscar/held.bin", LegalHold={"Status": "ON"})
+    versions = s3.list_object_versions(Bucket="purge-held", Prefix="artifacts/oscar/")["Versions"]
+    with pytest.raises(OperationFailed, match="1 artifact object version\\(s\\) could not be deleted") as caught:
+        onboarding._purge_objects(s3, "purge-held", versions)
+    assert "artifacts/oscar/held.bin: AccessDenied" in str(caught.value)
+    assert [v["Key"] for v in s3.list_object_versions(Bucket="purge-held")["Versions"]] == ["artifacts/oscar/held.bin"]
+    # ECR reports an image it could not delete as a failure, not an error.
+    ecr.create_repository(repositoryName="acme/teams/oscar")
+    gone = [{"imageDigest": "sha256:" + "0" * 64}]
+    with pytest.raises(OperationFailed, match="1 image\\(s\\) in acme/teams/oscar could not be deleted"):
+        onboarding._purge_images(ecr, "acme/teams/oscar", gone)

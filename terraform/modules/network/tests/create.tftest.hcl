@@ -1,39 +1,12 @@
 # Creating a VPC: plan-only, mocked AWS provider.
 
+# The region (us-east-1, six zones), account, partition and flow log group ARN the assertions
+# compare with come from tests/mocks.
 mock_provider "aws" {
   # Generate computed values (IDs, ARNs) during plan, so references between resources and the
   # policy documents can be asserted.
   override_during = plan
-
-  mock_data "aws_availability_zones" {
-    defaults = {
-      names = ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1e", "us-east-1f"]
-    }
-  }
-
-  mock_data "aws_caller_identity" {
-    defaults = {
-      account_id = "123456789012"
-    }
-  }
-
-  mock_data "aws_partition" {
-    defaults = {
-      partition = "aws"
-    }
-  }
-
-  mock_data "aws_region" {
-    defaults = {
-      name = "us-east-1"
-    }
-  }
-
-  mock_resource "aws_cloudwatch_log_group" {
-    defaults = {
-      arn = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/vpc-flow-logs/acme-dev"
-    }
-  }
+  source          = "./tests/mocks"
 }
 
 # IDs the assertions compare references with; each instance gets its own.

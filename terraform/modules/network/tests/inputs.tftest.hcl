@@ -1,21 +1,10 @@
 # Bad input is refused at plan time, before anything is read or created.
 
 # Terraform test keeps planning after an expected validation failure, so the runs that set
-# `existing` also read the subnets: the mocks make those reads valid, so that only the check under
-# test fails.
+# `existing` also read the subnets: the mocks (tests/mocks: enough zones for az_count, subnets in
+# the given VPC) make those reads valid, so that only the check under test fails.
 mock_provider "aws" {
-  mock_data "aws_availability_zones" {
-    defaults = {
-      names = ["us-east-1a", "us-east-1b", "us-east-1c"]
-    }
-  }
-
-  mock_data "aws_subnet" {
-    defaults = {
-      vpc_id            = "vpc-0123456789abcdef0"
-      availability_zone = "us-east-1a"
-    }
-  }
+  source = "./tests/mocks"
 }
 
 override_data {

@@ -3,18 +3,7 @@
 # that the trailing slash keeps a team out of a longer name that starts with its own.
 
 mock_provider "aws" {
-  override_data {
-    target = data.aws_caller_identity.current
-    values = { account_id = "111122223333", arn = "arn:aws:iam::111122223333:user/test", user_id = "AIDATEST" }
-  }
-  override_data {
-    target = data.aws_partition.current
-    values = { partition = "aws", dns_suffix = "amazonaws.com", reverse_dns_prefix = "com.amazonaws" }
-  }
-  override_data {
-    target = data.aws_region.current
-    values = { name = "us-west-2", endpoint = "ec2.us-west-2.amazonaws.com", description = "US West (Oregon)" }
-  }
+  source = "./tests/mocks"
 }
 
 variables {

@@ -1,19 +1,9 @@
 # Plan-level checks of the team module's IAM documents, ECR repository, access entry and tags.
-# The mock provider needs no cloud; override_data makes ARNs look real.
+# The mock provider needs no cloud; the account, partition and region in tests/mocks make ARNs
+# look real.
 
 mock_provider "aws" {
-  override_data {
-    target = data.aws_caller_identity.current
-    values = { account_id = "111122223333", arn = "arn:aws:iam::111122223333:user/test", user_id = "AIDATEST" }
-  }
-  override_data {
-    target = data.aws_partition.current
-    values = { partition = "aws", dns_suffix = "amazonaws.com", reverse_dns_prefix = "com.amazonaws" }
-  }
-  override_data {
-    target = data.aws_region.current
-    values = { name = "us-west-2", endpoint = "ec2.us-west-2.amazonaws.com", description = "US West (Oregon)" }
-  }
+  source = "./tests/mocks"
 }
 
 variables {
