@@ -82,39 +82,69 @@ def machine() -> list[str]:
     ]
 
 
+SECTIONS = ("startup", "onboarding")
+HEADER = "# Benchmarks"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--rounds", type=int, help="rounds per section (default: 7 start-up, 5 onboarding)")
+    parser.add_argument("--only", choices=SECTIONS, help="run one section and replace only it in --out")
+    parser.add_argument("--teams", type=int, default=200, help="onboarding: teams present in the 'many' cases")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
     args = parser.parse_args()
-    if args.rounds < 5:
+    if args.rounds is not None and args.rounds < 5:
         raise SystemExit("use at least 5 rounds")
+    wanted = [args.only] if args.only else list(SECTIONS)
 
     python = str(BIN / "python")
     platform_cmd = str(BIN / "platform")
-    sections = [
-        "# Benchmarks",
+    header = [
+        HEADER,
         "",
         "Written by `make bench` (`bench/run.py`); medians of interleaved rounds on the machine below.",
         "",
         *machine(),
-        f"- rounds: {args.rounds}",
+        f"- rounds: {args.rounds or 7}",
         "",
     ]
-    sections += run_cases(
-        "CLI start-up",
-        [
-            Case("python", [python, "-c", "pass"]),
-            Case("help", [platform_cmd, "--help"], target_s=0.3),
-            Case("validate", [platform_cmd, "validate"]),
-        ],
-        args.rounds,
-        "`platform --help` must stay fast: heavy libraries (boto3, kubernetes, kfp, pydantic models) are "
-        "imported inside commands. The first row, a bare interpreter start, is the floor.",
-    )
+    sections: list[list[str]] = []
+    if "startup" in wanted:
+        sections.append(
+            run_cases(
+                "CLI start-up",
+                [
+                    Case("python", [python, "-c", "pass"]),
+                    Case("help", [platform_cmd, "--help"], target_s=0.3),
+                    Case("validate", [platform_cmd, "validate"]),
+                ],
+                args.rounds or 7,
+                "`platform --help` must stay fast: heavy libraries (boto3, kubernetes, kfp, pydantic models) are "
+                "imported inside commands. The first row, a bare interpreter start, is the floor.",
+            )
+        )
+    if "onboarding" in wanted:
+        import onboarding  # bench/ is on sys.path when this file runs as a script
+
+        sections.append(onboarding.section(args.teams, args.rounds or 5, machine()))
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("\n".join(sections), encoding="utf-8")
+    if args.only and args.out.is_file():
+        text = _replace_section(args.out.read_text(encoding="utf-8"), sections[0])
+    else:
+        text = "\n".join([*header, *[line for lines in sections for line in lines]])
+    args.out.write_text(text, encoding="utf-8")
     print(args.out.read_text())
+
+
+def _replace_section(text: str, section: list[str]) -> str:
+    """``text`` with the ``## `` section titled like ``section`` replaced (or appended); the rest kept as is."""
+    lines = text.split("\n")
+    title = section[0]
+    if title not in lines:
+        return "\n".join([*lines, *([""] if lines[-1] else []), *section])
+    start = lines.index(title)
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    return "\n".join([*lines[:start], *section, *lines[end:]])
 
 
 if __name__ == "__main__":
