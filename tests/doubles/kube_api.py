@@ -142,6 +142,7 @@ DEFAULT_RESOURCES: tuple[ResourceType, ...] = (
     ResourceType(
         "security.istio.io", "v1beta1", "RequestAuthentication", "requestauthentications", True, True, custom=True
     ),
+    ResourceType("tensorboard.kubeflow.org", "v1alpha1", "Tensorboard", "tensorboards", True, True, custom=True),
     # Argo's Workflow CRD has no status subresource: the controller writes status on the object.
     ResourceType("argoproj.io", "v1alpha1", "Workflow", "workflows", True, False, ("wf",), custom=True),
 )
