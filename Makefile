@@ -39,6 +39,7 @@ test: $(STAMP) $(CHECKOV_STAMP)  ## Lint and run the whole test suite
 	$(BIN)/platform schema --check
 	$(BIN)/python -m platform_kit.terraform.docs --check
 	$(BIN)/python -m platform_kit.render.golden --check
+	$(BIN)/python -m platform_kit.catalog.build --check
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)  ## Lint only
@@ -51,8 +52,9 @@ bench: $(STAMP)  ## Run the benchmarks and write docs/benchmarks.md
 schema: $(STAMP)  ## Regenerate docs/schema/*.json from the config models
 	$(BIN)/platform schema
 
-golden: $(STAMP)  ## Regenerate the golden renders in tests/golden/ (commit them with the change)
+golden: $(STAMP)  ## Regenerate the golden renders and catalog interfaces in tests/golden/ (commit them with the change)
 	$(BIN)/python -m platform_kit.render.golden
+	$(BIN)/python -m platform_kit.catalog.build
 
 render: $(STAMP)  ## Render the sandbox platform and teams into build/sandbox (offline)
 	$(BIN)/platform render --env sandbox --platform-outputs tests/golden/sandbox/platform-outputs.json

@@ -14,6 +14,7 @@ import typer
 from platform_kit import context
 from platform_kit.commands import (
     bootstrap,
+    catalog,
     doctor,
     infra,
     offboard,
@@ -21,6 +22,7 @@ from platform_kit.commands import (
     render,
     sandbox,
     schema,
+    smoke,
     teams,
     transfer,
     validate,
@@ -72,6 +74,8 @@ app.command("onboard-team", rich_help_panel="Teams")(onboard.command)
 app.command("offboard-team", rich_help_panel="Teams")(offboard.command)
 app.command("transfer-owner", rich_help_panel="Teams")(transfer.command)
 app.add_typer(teams.app, name="teams", rich_help_panel="Teams")
+app.add_typer(catalog.app, name="catalog", rich_help_panel="Workloads")
+app.add_typer(smoke.app, name="smoke", rich_help_panel="Workloads")
 
 
 def main(argv: list[str] | None = None) -> None:

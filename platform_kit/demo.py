@@ -135,6 +135,42 @@ def run(config_dir: Path, renders: list | None = None) -> list[StepResult]:
         )
 
     _step(results, "render Kubeflow (enterprise login, S3 via IRSA) and team objects", render)
+
+    def catalog() -> str:
+        from platform_kit.catalog import images
+        from platform_kit.catalog.build import build_catalog
+
+        index = build_catalog(settings.project_dir / "build" / "catalog", images.RUNTIME_IMAGE)
+        kinds = [entry.kind for entry in index.entries]
+        written = "no changes" if index.unchanged else f"{len(index.written)} file(s) written"
+        return (
+            f"{kinds.count('component')} components, {kinds.count('pipeline')} pipeline, version "
+            f"{index.catalog_version}; {written} under build/catalog"
+        )
+
+    _step(results, "build the component catalog (KFP compiler)", catalog)
+
+    def smoke_run(name: str) -> Callable[[], str]:
+        def action() -> str:
+            from platform_kit import smoke
+            from platform_kit.infra import Infra
+
+            assert loaded is not None
+            infra = Infra(settings, loaded, ENV)
+            target = smoke.target_for(infra, name)
+            smoke.prepare_sandbox_batch(infra.session(), target)
+            root = settings.project_dir / "build" / "smoke" / ENV / name
+            result = smoke.run_local(target, smoke.aws_environment(infra), root)
+            ran = [check for check, outcome in result.checks.items() if outcome.startswith(("ran", "notified"))]
+            notes = f"; {'; '.join(result.notes)}" if result.notes else ""
+            return f"passed: {', '.join(ran)}{notes}"
+
+        return action
+
+    # The smoke pipeline for the team that uses the most of the platform (SageMaker and Batch).
+    showcase = next((t for t in loaded.teams_in(ENV) if t.aws.sagemaker and t.aws.batch_queues), None)
+    if showcase is not None:
+        _step(results, f"smoke run platform-health for {showcase.name} (kfp.local)", smoke_run(showcase.name))
     return results
 
 

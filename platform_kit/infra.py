@@ -252,9 +252,13 @@ class Infra:
 
     def platform_outputs(self) -> dict[str, Any]:
         """The platform stack's outputs, read from its state object (no Terraform run)."""
+        return self.stack_outputs(Stack("platform"))
+
+    def stack_outputs(self, stack: Stack) -> dict[str, Any]:
+        """A platform or team stack's outputs, read from its state object in the bucket (no Terraform run)."""
         from botocore.exceptions import ClientError
 
-        key = naming.platform_state_key(self.env_name)
+        key = self.state_key(stack)
         try:
             body = self._s3().get_object(Bucket=self.state_bucket, Key=key)["Body"].read()
         except ClientError as exc:
@@ -264,9 +268,13 @@ class Infra:
                     hint=f"run: platform bootstrap --env {self.env_name}",
                 ) from None
             if _error_code(exc) == "NoSuchKey":
+                fix = (
+                    f"platform onboard-team {stack.team} --env {self.env_name}"
+                    if stack.kind == "team"
+                    else f"platform infra apply --env {self.env_name} --stack platform"
+                )
                 raise OperationFailed(
-                    f"no platform state at s3://{self.state_bucket}/{key}",
-                    hint=f"run: platform infra apply --env {self.env_name} --stack platform",
+                    f"no {stack.kind} state at s3://{self.state_bucket}/{key}", hint=f"run: {fix}"
                 ) from None
             raise
         state = json.loads(body)

@@ -21,7 +21,7 @@ UPSTREAM = REPO_ROOT.parent / "shared" / "upstream"
 # The suite runs on pytest-xdist workers (pyproject's addopts). Each test module is one unit of
 # work, so module-scoped fixtures (a checkov run, an upstream render) run once; the modules that
 # share the applied sandbox_world go to one worker together, so the world is built once.
-_SANDBOX_WORLD_MODULES = frozenset({"test_onboard.py", "test_stacks.py"})
+_SANDBOX_WORLD_MODULES = frozenset({"test_onboard.py", "test_smoke.py", "test_stacks.py"})
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -142,3 +142,55 @@ def sandbox_world(tmp_path_factory: pytest.TempPathFactory):
         yield infra, outputs
     finally:
         sandbox.stop(state)
+
+
+def make_batch_queue(iam, batch, suffix: str, *, definition: str = "features") -> dict[str, str]:
+    """An unmanaged compute environment, a job queue and a container job definition in moto (which
+    wants the compute environment's service role to exist). Returns the queue's and definition's names."""
+    import json as _json
+
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "batch.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    }
+    role = iam.create_role(RoleName=f"batch-service-{suffix}", AssumeRolePolicyDocument=_json.dumps(trust))["Role"][
+        "Arn"
+    ]
+    environment = batch.create_compute_environment(
+        computeEnvironmentName=f"ce-{suffix}", type="UNMANAGED", state="ENABLED", serviceRole=role
+    )["computeEnvironmentName"]
+    queue = batch.create_job_queue(
+        jobQueueName=f"queue-{suffix}",
+        state="ENABLED",
+        priority=1,
+        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": environment}],
+    )["jobQueueName"]
+    registered = batch.register_job_definition(
+        jobDefinitionName=f"{definition}-{suffix}",
+        type="container",
+        containerProperties={
+            "image": "public.ecr.aws/docker/library/busybox:1.36",
+            "command": ["echo", "default"],
+            "resourceRequirements": [{"type": "VCPU", "value": "1"}, {"type": "MEMORY", "value": "512"}],
+        },
+    )["jobDefinitionName"]
+    return {"queue": queue, "definition": registered}
+
+
+@pytest.fixture()
+def http_double():
+    """A factory of local HTTP servers standing in for a web API (Slack, GitHub); stopped after the test."""
+    from pytest_httpserver import HTTPServer
+
+    servers = []
+
+    def start():
+        server = HTTPServer(host="127.0.0.1", port=0)
+        server.start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.clear()
+        server.stop()

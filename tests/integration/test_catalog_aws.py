@@ -29,6 +29,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError, ParamValidationError
+from conftest import make_batch_queue
 from doubles.aws_json_api import AwsJsonApiDouble
 from pytest_httpserver import HTTPServer
 
@@ -108,37 +109,7 @@ def _batch_world(endpoint: str, ca_bundle: Path | str | None = None) -> dict[str
     """An unmanaged compute environment, a queue and a job definition (moto wants a real service role)."""
     iam = _client("iam", endpoint, ca_bundle)
     client = _client("batch", endpoint, ca_bundle)
-    suffix = uuid.uuid4().hex[:8]
-    role = iam.create_role(
-        RoleName=f"batch-service-{suffix}",
-        AssumeRolePolicyDocument=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {"Effect": "Allow", "Principal": {"Service": "batch.amazonaws.com"}, "Action": "sts:AssumeRole"}
-                ],
-            }
-        ),
-    )["Role"]["Arn"]
-    environment = client.create_compute_environment(
-        computeEnvironmentName=f"ce-{suffix}", type="UNMANAGED", state="ENABLED", serviceRole=role
-    )["computeEnvironmentName"]
-    queue = client.create_job_queue(
-        jobQueueName=f"queue-{suffix}",
-        state="ENABLED",
-        priority=1,
-        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": environment}],
-    )["jobQueueName"]
-    definition = client.register_job_definition(
-        jobDefinitionName=f"features-{suffix}",
-        type="container",
-        containerProperties={
-            "image": "public.ecr.aws/docker/library/busybox:1.36",
-            "command": ["echo", "default"],
-            "resourceRequirements": [{"type": "VCPU", "value": "1"}, {"type": "MEMORY", "value": "512"}],
-        },
-    )["jobDefinitionName"]
-    return {"queue": queue, "definition": definition}
+    return make_batch_queue(iam, client, uuid.uuid4().hex[:8])
 
 
 @pytest.fixture(scope="module")

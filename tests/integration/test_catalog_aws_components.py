@@ -11,6 +11,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from conftest import make_batch_queue
 from kfp import local
 
 from platform_kit import aws
@@ -81,25 +82,8 @@ def test_training_runs_once_and_outputs_the_model_even_when_the_task_runs_again(
 def test_batch_job_runs_to_succeeded_and_a_retry_waits_for_the_same_job(aws_env: str) -> None:
     iam, batch = _client("iam", aws_env), _client("batch", aws_env)
     suffix = uuid.uuid4().hex[:8]
-    role = iam.create_role(RoleName=f"batch-{suffix}", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    environment = batch.create_compute_environment(
-        computeEnvironmentName=f"ce-{suffix}", type="UNMANAGED", state="ENABLED", serviceRole=role
-    )["computeEnvironmentName"]
-    queue = batch.create_job_queue(
-        jobQueueName=f"q-{suffix}",
-        state="ENABLED",
-        priority=1,
-        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": environment}],
-    )["jobQueueName"]
-    definition = batch.register_job_definition(
-        jobDefinitionName=f"features-{suffix}",
-        type="container",
-        containerProperties={
-            "image": "public.ecr.aws/docker/library/busybox:1.36",
-            "command": ["echo", "default"],
-            "resourceRequirements": [{"type": "VCPU", "value": "1"}, {"type": "MEMORY", "value": "512"}],
-        },
-    )["jobDefinitionName"]
+    world = make_batch_queue(iam, batch, suffix)
+    queue, definition = world["queue"], world["definition"]
     job = make_batch_job(poll_s=0.01)
     arguments = {
         "job_name": f"features-{suffix}",
@@ -119,3 +103,19 @@ def test_batch_job_runs_to_succeeded_and_a_retry_waits_for_the_same_job(aws_env:
     assert again.outputs["job_id"] == first.outputs["job_id"]  # found by its token, not submitted again
     listed = batch.list_jobs(jobQueue=queue, filters=[{"name": "JOB_NAME", "values": [arguments["job_name"]]}])
     assert len(listed["jobSummaryList"]) == 1
+
+
+def test_the_storage_probe_names_the_step_and_the_s3_error(aws_env: str) -> None:
+    from platform_kit.catalog.runtime import s3_probe
+    from platform_kit.errors import BadInput, OperationFailed
+
+    s3 = _client("s3", aws_env)
+    bucket = f"probe-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+    result = s3_probe.roundtrip(s3, bucket=bucket, prefix="v2/artifacts/vision/platform-health", run_id="run-1")
+    assert result.uri == f"s3://{bucket}/v2/artifacts/vision/platform-health/run-1/probe" and result.size == 64
+    assert s3.list_objects_v2(Bucket=bucket).get("KeyCount", 0) == 0  # it cleans up after itself
+    with pytest.raises(OperationFailed, match=r"could not write s3://missing-bucket-x/.*: NoSuchBucket"):
+        s3_probe.roundtrip(s3, bucket="missing-bucket-x", prefix="v2/artifacts/vision", run_id="r")
+    with pytest.raises(BadInput, match="prefix"):
+        s3_probe.roundtrip(s3, bucket=bucket, prefix="/abs", run_id="r")

@@ -28,23 +28,15 @@ REPO, PR = "acme/models", 7
 
 
 @pytest.fixture()
-def slack_double():
+def slack_double(http_double) -> HTTPServer:
     """Slack's incoming-webhook endpoint, as a local HTTP server."""
-    server = HTTPServer(host="127.0.0.1", port=0)
-    server.start()
-    yield server
-    server.clear()
-    server.stop()
+    return http_double()
 
 
 @pytest.fixture()
-def github_double():
+def github_double(http_double) -> HTTPServer:
     """GitHub's REST API for one pull request's comments, as a local HTTP server."""
-    server = HTTPServer(host="127.0.0.1", port=0)
-    server.start()
-    yield server
-    server.clear()
-    server.stop()
+    return http_double()
 
 
 @dsl.component(base_image=images.RUNTIME_IMAGE)

@@ -27,4 +27,8 @@ def build(function: Callable[..., Any], image: str, base: dict[str, Any], overri
     if unknown:
         raise BadInput(f"{function.__name__} has no setting {unknown[0]!r} (settings: {', '.join(sorted(base))})")
     function.__kwdefaults__ = {**base, **overrides}
-    return dsl.component(base_image=images.pinned(image, what=f"{function.__name__} image"))(function)
+    # The runtime image already has KFP (a dependency of the kit): no pip install at start-up,
+    # which would need a package index inside the cluster.
+    return dsl.component(base_image=images.pinned(image, what=f"{function.__name__} image"), install_kfp_package=False)(
+        function
+    )

@@ -1,0 +1,208 @@
+"""Running the ``platform-health`` smoke pipeline for one team.
+
+``target_for`` gathers a team's values from the desired state and the stacks' state objects (no
+Terraform run): the artifact bucket, the team's SageMaker role, its first Batch queue, the
+dashboard URL. ``run_local`` runs the compiled pipeline with ``kfp.local`` in subprocesses of this
+Python, against the environment's AWS endpoints with the operator's credentials (a cluster run
+uses the team role; see ``platform smoke deploy``, to come). The Tensorboard step needs a cluster
+and is left out locally.
+
+On the sandbox, Batch queues are something a real account brings and moto does not have: the
+kit creates the team's queue (with an unmanaged compute environment) and the smoke job definition
+there, and says so. It never does that in a real environment, where a missing queue is a finding.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from platform_kit.errors import BadInput, OperationFailed
+
+BATCH_DEFINITION = "platform-health"
+SANDBOX_TRAINING_IMAGE = "platform-health-training:sandbox"  # moto runs no container
+
+
+@dataclass
+class SmokeTarget:
+    team: str
+    env: str
+    artifact_bucket: str
+    sagemaker_role_arn: str = ""
+    training_image: str = ""
+    batch_queue: str = ""
+    batch_definition: str = ""
+    dashboard_url: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def arguments(self, *, with_tensorboard: bool) -> dict[str, Any]:
+        return {
+            "team": self.team,
+            "env": self.env,
+            "artifact_bucket": self.artifact_bucket,
+            "sagemaker_role_arn": self.sagemaker_role_arn,
+            "training_image": self.training_image,
+            "batch_queue": self.batch_queue,
+            "batch_definition": self.batch_definition,
+            "with_tensorboard": with_tensorboard,
+            "dashboard_url": self.dashboard_url,
+        }
+
+
+@dataclass
+class SmokeResult:
+    team: str
+    env: str
+    ok: bool
+    checks: dict[str, str]
+    pipeline_root: str
+    notes: list[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def target_for(infra: Any, team_name: str, *, training_image: str | None = None) -> SmokeTarget:
+    """The smoke run's arguments for ``team_name`` in ``infra``'s environment; BadInput if it is not there."""
+    from platform_kit.infra import Stack
+
+    loaded, env_name = infra.loaded, infra.env_name
+    team = loaded.teams.get(team_name)
+    if team is None:
+        raise BadInput(f"--team {team_name}: no such team in {loaded.config_dir}/teams/")
+    if not team.active_in(env_name):
+        raise BadInput(f"--team {team_name}: the team is not active in environment '{env_name}'")
+    platform = infra.platform_outputs()
+    outputs = infra.stack_outputs(Stack("team", team.name))
+    env = loaded.env(env_name)
+    target = SmokeTarget(
+        team=team.name,
+        env=env_name,
+        artifact_bucket=str(platform["artifact_bucket_name"]),
+        sagemaker_role_arn=str(outputs.get("sagemaker_role_arn") or ""),
+        dashboard_url=f"https://{env.kubeflow.hostname}",
+    )
+    if target.sagemaker_role_arn:
+        repository = platform.get("catalog_repository_url")
+        target.training_image = training_image or (
+            SANDBOX_TRAINING_IMAGE if infra.endpoint else f"{repository}:platform-health-training"
+        )
+    if team.aws.batch_queues:
+        target.batch_queue = team.aws.batch_queues[0]
+        target.batch_definition = BATCH_DEFINITION
+    return target
+
+
+def prepare_sandbox_batch(session: Any, target: SmokeTarget) -> None:
+    """Sandbox only: create the team's Batch queue and the smoke job definition if moto lacks them."""
+    if not target.batch_queue:
+        return
+    batch, iam = session.client("batch"), session.client("iam")
+    if batch.describe_job_queues(jobQueues=[target.batch_queue])["jobQueues"]:
+        return
+    role_name = "platform-health-batch-service"
+    try:
+        role = iam.get_role(RoleName=role_name)["Role"]["Arn"]
+    except iam.exceptions.NoSuchEntityException:
+        role = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    environment = f"{target.batch_queue}-ce"
+    if not batch.describe_compute_environments(computeEnvironments=[environment])["computeEnvironments"]:
+        batch.create_compute_environment(
+            computeEnvironmentName=environment, type="UNMANAGED", state="ENABLED", serviceRole=role
+        )
+    batch.create_job_queue(
+        jobQueueName=target.batch_queue,
+        state="ENABLED",
+        priority=1,
+        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": environment}],
+    )
+    batch.register_job_definition(
+        jobDefinitionName=target.batch_definition,
+        type="container",
+        containerProperties={
+            "image": "public.ecr.aws/docker/library/busybox:1.36",
+            "command": ["echo", "platform-health"],
+            "resourceRequirements": [{"type": "VCPU", "value": "1"}, {"type": "MEMORY", "value": "512"}],
+        },
+    )
+    target.notes.append(
+        f"sandbox: created Batch queue {target.batch_queue} and job definition {target.batch_definition}"
+    )
+
+
+@contextmanager
+def _environment(values: dict[str, str | None]) -> Iterator[None]:
+    """Set (or, for None, remove) variables for the pipeline's subprocesses, and restore them."""
+    before = {name: os.environ.get(name) for name in values}
+    try:
+        for name, value in values.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def aws_environment(infra: Any) -> dict[str, str | None]:
+    """What boto3 in the pipeline's steps needs to reach this environment's AWS (the sandbox's endpoint)."""
+    region = str(infra.env.aws.region)
+    if not infra.endpoint:
+        return {"AWS_DEFAULT_REGION": region}
+    from platform_kit import aws
+
+    ca = aws.ca_bundle_for(infra.env, state_dir=infra.settings.state_dir)
+    return {
+        "AWS_ENDPOINT_URL": infra.endpoint,
+        "AWS_CA_BUNDLE": str(ca) if ca else None,
+        "AWS_ACCESS_KEY_ID": aws.FAKE_ACCESS_KEY,
+        "AWS_SECRET_ACCESS_KEY": aws.FAKE_SECRET_KEY,
+        "AWS_SESSION_TOKEN": None,
+        "AWS_PROFILE": None,
+        "AWS_DEFAULT_REGION": region,
+    }
+
+
+def run_local(target: SmokeTarget, environment: dict[str, str | None], pipeline_root: Path) -> SmokeResult:
+    """Run ``platform-health`` for ``target`` with ``kfp.local``; a failed step is OperationFailed."""
+    import warnings
+
+    from kfp import local
+
+    from platform_kit.pipelines.platform_health import make_platform_health
+
+    checks = {"storage round trip": "ran"}
+    checks["SageMaker training"] = "ran" if target.sagemaker_role_arn else "skipped (team has no SageMaker role)"
+    checks["Batch job"] = f"ran on {target.batch_queue}" if target.batch_queue else "skipped (team has no queue)"
+    checks["TensorBoard"] = "skipped (needs a cluster)"
+    checks["Slack"] = (
+        "notified" if environment.get("SLACK_WEBHOOK_URL") or os.environ.get("SLACK_WEBHOOK_URL") else "no webhook set"
+    )
+    pipeline_root.mkdir(parents=True, exist_ok=True)
+    # kfp.local logs every step to stdout; a CLI keeps stdout for its result (--output json).
+    with _environment(environment), warnings.catch_warnings(), contextlib.redirect_stdout(sys.stderr):
+        # The runtime image carries this package: running the steps in this Python is the same code.
+        warnings.filterwarnings("ignore", message="You may be attemping to run a task")
+        local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(pipeline_root))
+        try:
+            make_platform_health()(**target.arguments(with_tensorboard=False))
+        except RuntimeError as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise OperationFailed(
+                f"platform-health failed for team {target.team} in {target.env}: {first}",
+                hint=f"the steps' logs are above; their outputs are under {pipeline_root}",
+            ) from None
+    return SmokeResult(
+        team=target.team, env=target.env, ok=True, checks=checks, pipeline_root=str(pipeline_root), notes=target.notes
+    )
