@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from platform_kit.errors import BadInput, OperationFailed
 
@@ -174,8 +174,12 @@ def aws_environment(infra: Any) -> dict[str, str | None]:
     }
 
 
-def run_local(target: SmokeTarget, environment: dict[str, str | None], pipeline_root: Path) -> SmokeResult:
-    """Run ``platform-health`` for ``target`` with ``kfp.local``; a failed step is OperationFailed."""
+def run_local(
+    target: SmokeTarget, environment: dict[str, str | None], pipeline_root: Path, *, log: TextIO | None = None
+) -> SmokeResult:
+    """Run ``platform-health`` for ``target`` with ``kfp.local``; a failed step is OperationFailed.
+
+    kfp.local's step logs go to ``log`` (default: stderr; the demo keeps them in a file)."""
     import warnings
 
     from kfp import local
@@ -191,7 +195,7 @@ def run_local(target: SmokeTarget, environment: dict[str, str | None], pipeline_
     )
     pipeline_root.mkdir(parents=True, exist_ok=True)
     # kfp.local logs every step to stdout; a CLI keeps stdout for its result (--output json).
-    with _environment(environment), warnings.catch_warnings(), contextlib.redirect_stdout(sys.stderr):
+    with _environment(environment), warnings.catch_warnings(), contextlib.redirect_stdout(log or sys.stderr):
         # The runtime image carries this package: running the steps in this Python is the same code.
         warnings.filterwarnings("ignore", message="You may be attemping to run a task")
         local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(pipeline_root))
@@ -201,7 +205,8 @@ def run_local(target: SmokeTarget, environment: dict[str, str | None], pipeline_
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise OperationFailed(
                 f"platform-health failed for team {target.team} in {target.env}: {first}",
-                hint=f"the steps' logs are above; their outputs are under {pipeline_root}",
+                hint=f"the steps' logs are {'in ' + log.name if log is not None else 'above'}; "
+                f"their outputs are under {pipeline_root}",
             ) from None
     return SmokeResult(
         team=target.team, env=target.env, ok=True, checks=checks, pipeline_root=str(pipeline_root), notes=target.notes

@@ -24,6 +24,12 @@ def test_demo_runs_twice_and_the_second_run_changes_nothing(
         assert "started at " + info.endpoint in first.out
         assert "platform objects" in first.out and "Profile" in first.out  # the render step and its table
         assert (example_config.parent / "build" / "sandbox" / "rendered" / "teams" / "perception.yaml").is_file()
+        # The catalog is built and the smoke pipeline runs for the team using SageMaker and Batch; the
+        # pipeline's step logs go to a file, not into the summary a newcomer reads.
+        assert "6 components, 1 pipeline" in first.out
+        assert "passed: storage round trip, SageMaker training, Batch job" in first.out
+        log = example_config.parent / "build" / "smoke" / "sandbox" / "perception" / "kfp-local.log"
+        assert "Executing task" in log.read_text() and "Executing task" not in first.out + first.err
 
         assert demo.main([str(example_config)]) == 0
         second = capsys.readouterr()
@@ -34,6 +40,7 @@ def test_demo_runs_twice_and_the_second_run_changes_nothing(
         # Teams go through onboard-team; the sandbox has no API server, so objects are rendered and validated.
         assert "onboard-team perception" in second.out and "rendered and validated" in second.out
         assert second.out.count("no changes; role acme-sandbox-team-") == 2
+        assert "no changes under build/catalog" in second.out
     finally:
         sandbox.stop(state)
 
