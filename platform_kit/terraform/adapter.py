@@ -404,7 +404,10 @@ class Terraform:
             reader.join()
             process.stdout.close()
             process.stderr.close()
-            if process.poll() is not None:  # the run ended here: nothing of it can hold the lock
+            # Ended by itself (even with an error), Terraform released its lock: the marker goes. Killed
+            # by a signal (kill -9, the OOM killer) it may have left the lock: the marker stays, so
+            # the next run can prove the lock stale.
+            if process.poll() is not None and process.returncode >= 0:
                 stale_lock.remove_marker(marker)
         stderr = "".join(stderr_parts)
         outcome.returncode = process.returncode
