@@ -112,7 +112,7 @@ def session_for(env_cfg: Any, *, state_dir: Path) -> AwsTarget:
     endpoint_url = resolve_endpoint(env_cfg, state_dir=state_dir)
     account_id = getattr(aws, "account_id", None)
     if endpoint_url is not None:
-        session = _emulator_session(region)
+        session = emulator_session(region)
     else:
         import boto3
 
@@ -135,7 +135,7 @@ def ca_bundle_for(env_cfg: Any, *, state_dir: Path) -> Path | None:
     return sandbox.ca_bundle(state_dir)
 
 
-def _emulator_session(region: str) -> Any:
+def emulator_session(region: str) -> Any:
     """A session with fixed fake keys that ignores the user's profile, config and credential files."""
     import boto3
     import botocore.session

@@ -157,12 +157,10 @@ def run(config_dir: Path, renders: list | None = None) -> list[StepResult]:
 
             assert loaded is not None
             infra = Infra(settings, loaded, ENV)
-            target = smoke.target_for(infra, name)
-            smoke.prepare_sandbox_batch(infra.session(), target)
-            root = settings.project_dir / "build" / "smoke" / ENV / name
-            root.mkdir(parents=True, exist_ok=True)
-            with open(root / "kfp-local.log", "w", encoding="utf-8") as log:  # the steps' logs, kept out of the demo
-                result = smoke.run_local(target, smoke.aws_environment(infra), root, log=log)
+            log_path = settings.project_dir / "build" / "smoke" / ENV / name / "kfp-local.log"
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            with open(log_path, "w", encoding="utf-8") as log:  # the steps' logs, kept out of the demo
+                result = smoke.run_for_team(infra, name, log=log)
             ran = [check for check, outcome in result.checks.items() if outcome.startswith(("ran", "notified"))]
             notes = f"; {'; '.join(result.notes)}" if result.notes else ""
             return f"passed: {', '.join(ran)}{notes}; logs in build/smoke/{ENV}/{name}/kfp-local.log"

@@ -211,3 +211,15 @@ def run_local(
     return SmokeResult(
         team=target.team, env=target.env, ok=True, checks=checks, pipeline_root=str(pipeline_root), notes=target.notes
     )
+
+
+def run_for_team(
+    infra: Any, team_name: str, *, training_image: str | None = None, log: TextIO | None = None
+) -> SmokeResult:
+    """The whole local smoke run for one team: its values, the sandbox's Batch queue when it is
+    one, and the pipeline; outputs under ``build/smoke/<env>/<team>/`` of the project."""
+    target = target_for(infra, team_name, training_image=training_image)
+    if infra.endpoint:
+        prepare_sandbox_batch(infra.session(), target)
+    root = infra.settings.project_dir / "build" / "smoke" / infra.env_name / team_name
+    return run_local(target, aws_environment(infra), root, log=log)

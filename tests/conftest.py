@@ -144,6 +144,15 @@ def sandbox_world(tmp_path_factory: pytest.TempPathFactory):
         sandbox.stop(state)
 
 
+def moto_client(service: str, endpoint: str, ca_bundle: Path | str | None = None):
+    """A real boto3 client aimed at a moto server, with the fake keys and none of the user's AWS files.
+    The server's CA comes from AWS_CA_BUNDLE (set by ``moto_endpoint``) unless ``ca_bundle`` is given."""
+    from platform_kit import aws
+
+    verify = {"verify": str(ca_bundle)} if ca_bundle is not None else {}
+    return aws.emulator_session("us-east-1").client(service, endpoint_url=endpoint, **verify)
+
+
 def make_batch_queue(iam, batch, suffix: str, *, definition: str = "features") -> dict[str, str]:
     """An unmanaged compute environment, a job queue and a container job definition in moto (which
     wants the compute environment's service role to exist). Returns the queue's and definition's names."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -47,13 +46,9 @@ def run(
     loaded.env(settings.env)
     assert settings.env is not None
     infra = Infra(settings, loaded, settings.env)
-    target = smoke.target_for(infra, team, training_image=training_image)
-    if infra.endpoint:
-        smoke.prepare_sandbox_batch(infra.session(), target)
     if not settings.json:
         console.step(f"running platform-health for {team} in {settings.env} (kfp.local)")
-    root = settings.project_dir / "build" / "smoke" / settings.env / team
-    result = smoke.run_local(target, smoke.aws_environment(infra), Path(root))
+    result = smoke.run_for_team(infra, team, training_image=training_image)
     if settings.json:
         console.emit_json(result.as_dict())
         return

@@ -43,7 +43,6 @@ import base64
 import datetime as dt
 import email.utils
 import json
-import os
 import re
 import threading
 import uuid
@@ -53,7 +52,6 @@ from functools import cache
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-import boto3
 import botocore.session
 from botocore.config import Config
 from botocore.model import OperationModel, ServiceModel, Shape
@@ -61,7 +59,7 @@ from botocore.validate import validate_parameters
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from platform_kit.aws import FAKE_ACCESS_KEY, FAKE_SECRET_KEY
+from platform_kit.aws import FAKE_ACCESS_KEY, emulator_session
 
 UNEXPECTED = "UnexpectedRequestToDouble"
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request")
@@ -87,24 +85,6 @@ class _Answer:
 @cache
 def _service_model(service: str) -> ServiceModel:
     return botocore.session.get_session().get_service_model(service)
-
-
-@cache
-def _isolated_session(region: str) -> Any:
-    """A boto3 session with the fake keys that ignores the user's profile, config and credential files."""
-    isolated = botocore.session.Session(
-        session_vars={
-            "profile": (None, None, None, None),
-            "config_file": (None, None, os.devnull, None),
-            "credentials_file": (None, None, os.devnull, None),
-        }
-    )
-    return boto3.Session(
-        botocore_session=isolated,
-        aws_access_key_id=FAKE_ACCESS_KEY,
-        aws_secret_access_key=FAKE_SECRET_KEY,
-        region_name=region,
-    )
 
 
 def _timestamp(value: Any, shape: Shape) -> Any:
@@ -166,7 +146,7 @@ class AwsJsonApiDouble:
     def client(self, **config: Any) -> Any:
         """A real boto3 client for this service, pointed at the double, with botocore's retries off."""
         options: dict[str, Any] = {"retries": {"mode": "standard", "total_max_attempts": 1}, **config}
-        return _isolated_session(self.region).client(self.service, endpoint_url=self.url, config=Config(**options))
+        return emulator_session(self.region).client(self.service, endpoint_url=self.url, config=Config(**options))
 
     # --- scripting ---------------------------------------------------------------------------
 

@@ -26,15 +26,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError, ParamValidationError
-from conftest import make_batch_queue
+from conftest import make_batch_queue, moto_client
 from doubles.aws_json_api import AwsJsonApiDouble
 from pytest_httpserver import HTTPServer
 
 from platform_kit import sandbox
-from platform_kit.aws import FAKE_ACCESS_KEY, FAKE_SECRET_KEY
 from platform_kit.catalog.runtime import aws_calls, batch, sagemaker
 from platform_kit.errors import BadInput, OperationFailed
 
@@ -49,18 +47,6 @@ FAIL_AFTER_S = 2  # the failing sandbox's jobs end FAILED this long after Submit
 
 def _unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
-
-
-def _client(service: str, endpoint: str, ca_bundle: Path | str | None = None) -> Any:
-    options: dict[str, Any] = {
-        "endpoint_url": endpoint,
-        "region_name": REGION,
-        "aws_access_key_id": FAKE_ACCESS_KEY,
-        "aws_secret_access_key": FAKE_SECRET_KEY,
-    }
-    if ca_bundle is not None:
-        options["verify"] = str(ca_bundle)
-    return boto3.client(service, **options)
 
 
 def _record_calls(client: Any) -> list[str]:
@@ -107,8 +93,8 @@ def moto(moto_endpoint: str) -> str:
 
 def _batch_world(endpoint: str, ca_bundle: Path | str | None = None) -> dict[str, str]:
     """An unmanaged compute environment, a queue and a job definition (moto wants a real service role)."""
-    iam = _client("iam", endpoint, ca_bundle)
-    client = _client("batch", endpoint, ca_bundle)
+    iam = moto_client("iam", endpoint, ca_bundle)
+    client = moto_client("batch", endpoint, ca_bundle)
     return make_batch_queue(iam, client, uuid.uuid4().hex[:8])
 
 
@@ -182,7 +168,7 @@ def _training_args(name: str, **changes: Any) -> dict[str, Any]:
 
 
 def test_training_job_completes_with_its_model_under_output_path(moto: str) -> None:
-    client = _client("sagemaker", moto)
+    client = moto_client("sagemaker", moto)
     calls = _record_calls(client)
     sleeps = _Sleeps()
     reported: list[str] = []
@@ -217,7 +203,7 @@ def test_training_job_completes_with_its_model_under_output_path(moto: str) -> N
 
 
 def test_second_call_with_the_same_name_waits_for_the_existing_job(moto: str) -> None:
-    client = _client("sagemaker", moto)
+    client = moto_client("sagemaker", moto)
     name = _unique("train")
     first = sagemaker.run_training_job(client, **_training_args(name), sleep=_Sleeps())
     created_at = client.describe_training_job(TrainingJobName=name)["CreationTime"]
@@ -234,7 +220,7 @@ def test_second_call_with_the_same_name_waits_for_the_existing_job(moto: str) ->
 
 
 def test_a_name_taken_by_another_job_is_refused(moto: str) -> None:
-    client = _client("sagemaker", moto)
+    client = moto_client("sagemaker", moto)
     name = _unique("train")
     sagemaker.run_training_job(client, **_training_args(name), sleep=_Sleeps())
     calls = _record_calls(client)
@@ -269,7 +255,7 @@ SECRET = "hunter2-do-not-print"
     ],
 )
 def test_bad_training_inputs_are_refused_before_any_call(moto: str, changes: dict[str, Any], message: str) -> None:
-    client = _client("sagemaker", moto)
+    client = moto_client("sagemaker", moto)
     calls = _record_calls(client)
     args = _training_args(_unique("train"))
     args.update(changes)
@@ -281,7 +267,7 @@ def test_bad_training_inputs_are_refused_before_any_call(moto: str, changes: dic
 
 
 def test_secret_hyperparameter_value_is_not_echoed(moto: str) -> None:
-    client = _client("sagemaker", moto)
+    client = moto_client("sagemaker", moto)
     with pytest.raises(BadInput) as caught:
         sagemaker.run_training_job(
             client, **_training_args(_unique("train"), hyperparameters={"token": SECRET * 200}), sleep=_Sleeps()
@@ -528,7 +514,7 @@ def _parent_jobs(client: Any, queue: str, name: str) -> list[dict[str, Any]]:
 def test_batch_job_succeeds_with_its_log_stream(
     moto: str, world: dict[str, str], caplog: pytest.LogCaptureFixture
 ) -> None:
-    client = _client("batch", moto)
+    client = moto_client("batch", moto)
     calls = _record_calls(client)
     sleeps = _Sleeps()
     reported: list[str] = []
@@ -568,7 +554,7 @@ def test_batch_job_succeeds_with_its_log_stream(
 
 
 def test_array_job_reports_its_children_and_is_adopted_whole_on_rerun(moto: str, world: dict[str, str]) -> None:
-    client = _client("batch", moto)
+    client = moto_client("batch", moto)
     name = _unique("shards")
     args = {"name": name, "queue": world["queue"], "definition": world["definition"], "array_size": 3}
 
@@ -593,7 +579,7 @@ def test_array_job_reports_its_children_and_is_adopted_whole_on_rerun(moto: str,
 
 
 def test_rerun_with_the_same_name_waits_for_the_existing_job(moto: str, world: dict[str, str]) -> None:
-    client = _client("batch", moto)
+    client = moto_client("batch", moto)
     name = _unique("features")
     args = {"name": name, "queue": world["queue"], "definition": world["definition"]}
     first = batch.run_batch_job(client, **args, sleep=_Sleeps())
@@ -608,7 +594,7 @@ def test_rerun_with_the_same_name_waits_for_the_existing_job(moto: str, world: d
 
 
 def test_client_token_limits_reuse_to_the_same_run(moto: str, world: dict[str, str]) -> None:
-    client = _client("batch", moto)
+    client = moto_client("batch", moto)
     name = _unique("nightly")  # a fixed name reused by every pipeline run
     args = {"name": name, "queue": world["queue"], "definition": world["definition"]}
 
@@ -648,7 +634,7 @@ def test_client_token_limits_reuse_to_the_same_run(moto: str, world: dict[str, s
 def test_bad_batch_inputs_are_refused_before_any_call(
     moto: str, world: dict[str, str], changes: dict[str, Any], message: str
 ) -> None:
-    client = _client("batch", moto)
+    client = moto_client("batch", moto)
     calls = _record_calls(client)
     args: dict[str, Any] = {"name": _unique("features"), "queue": world["queue"], "definition": world["definition"]}
     args.update(changes)
@@ -659,7 +645,7 @@ def test_bad_batch_inputs_are_refused_before_any_call(
 
 
 def test_unknown_queue_fails_with_batchs_answer(moto: str, world: dict[str, str]) -> None:
-    client = _client("batch", moto)
+    client = moto_client("batch", moto)
     with pytest.raises(
         OperationFailed, match=r"looking for batch job .* in queue no-such-queue failed: ClientException"
     ):
@@ -842,14 +828,14 @@ def test_the_double_fails_on_requests_it_was_not_scripted_for(httpserver: HTTPSe
 
 def _submit_in_background(failing: dict[str, Any], name: str) -> threading.Thread:
     """SubmitJob from another thread (it blocks until the job fails) and wait until the job is listed."""
-    client = _client("batch", failing["endpoint"], failing["ca_bundle"])
+    client = moto_client("batch", failing["endpoint"], failing["ca_bundle"])
 
     def submit() -> None:
         client.submit_job(jobName=name, jobQueue=failing["queue"], jobDefinition=failing["definition"])
 
     thread = threading.Thread(target=submit, daemon=True)
     thread.start()
-    observer = _client("batch", failing["endpoint"], failing["ca_bundle"])
+    observer = moto_client("batch", failing["endpoint"], failing["ca_bundle"])
     deadline = time.monotonic() + FAIL_AFTER_S
     while not _parent_jobs(observer, failing["queue"], name):
         assert time.monotonic() < deadline, "the background submission never showed up"
@@ -858,12 +844,12 @@ def _submit_in_background(failing: dict[str, Any], name: str) -> threading.Threa
 
 
 def test_rerun_waits_for_a_running_submission_and_reports_its_failure(failing: dict[str, Any]) -> None:
-    client = _client("batch", failing["endpoint"], failing["ca_bundle"])
+    client = moto_client("batch", failing["endpoint"], failing["ca_bundle"])
     name = _unique("features")
     thread = _submit_in_background(failing, name)
     calls = _record_calls(client)
     reported: list[str] = []
-    terminator = _client("batch", failing["endpoint"], failing["ca_bundle"])
+    terminator = moto_client("batch", failing["endpoint"], failing["ca_bundle"])
 
     def on_status(line: str) -> None:
         if not reported:  # give the job a reason while it is still on its way
@@ -897,7 +883,7 @@ def test_rerun_waits_for_a_running_submission_and_reports_its_failure(failing: d
 
 
 def test_a_failed_job_is_reported_and_not_adopted_by_a_retry(failing: dict[str, Any]) -> None:
-    client = _client("batch", failing["endpoint"], failing["ca_bundle"])
+    client = moto_client("batch", failing["endpoint"], failing["ca_bundle"])
     name = _unique("features")
     args = {"name": name, "queue": failing["queue"], "definition": failing["definition"], "sleep": time.sleep}
 

@@ -9,9 +9,8 @@ instead of IRSA. What moto does and does not emulate is in docs/catalog-moto.md.
 import uuid
 from pathlib import Path
 
-import boto3
 import pytest
-from conftest import make_batch_queue
+from conftest import make_batch_queue, moto_client
 from kfp import local
 
 from platform_kit import aws
@@ -38,19 +37,9 @@ def aws_env(moto_endpoint: str, tmp_path: Path, monkeypatch) -> str:
     return moto_endpoint
 
 
-def _client(service: str, endpoint: str):
-    return boto3.client(
-        service,
-        endpoint_url=endpoint,
-        region_name=REGION,
-        aws_access_key_id=aws.FAKE_ACCESS_KEY,
-        aws_secret_access_key=aws.FAKE_SECRET_KEY,
-    )
-
-
 def test_training_runs_once_and_outputs_the_model_even_when_the_task_runs_again(aws_env: str) -> None:
-    sagemaker = _client("sagemaker", aws_env)
-    iam = _client("iam", aws_env)
+    sagemaker = moto_client("sagemaker", aws_env)
+    iam = moto_client("iam", aws_env)
     role = iam.create_role(RoleName=f"sm-{uuid.uuid4().hex[:8]}", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     name = f"smoke-{uuid.uuid4().hex[:8]}"
     training = make_sagemaker_training(poll_s=0.01)
@@ -80,7 +69,7 @@ def test_training_runs_once_and_outputs_the_model_even_when_the_task_runs_again(
 
 
 def test_batch_job_runs_to_succeeded_and_a_retry_waits_for_the_same_job(aws_env: str) -> None:
-    iam, batch = _client("iam", aws_env), _client("batch", aws_env)
+    iam, batch = moto_client("iam", aws_env), moto_client("batch", aws_env)
     suffix = uuid.uuid4().hex[:8]
     world = make_batch_queue(iam, batch, suffix)
     queue, definition = world["queue"], world["definition"]
@@ -109,7 +98,7 @@ def test_the_storage_probe_names_the_step_and_the_s3_error(aws_env: str) -> None
     from platform_kit.catalog.runtime import s3_probe
     from platform_kit.errors import BadInput, OperationFailed
 
-    s3 = _client("s3", aws_env)
+    s3 = moto_client("s3", aws_env)
     bucket = f"probe-{uuid.uuid4().hex[:8]}"
     s3.create_bucket(Bucket=bucket)
     result = s3_probe.roundtrip(s3, bucket=bucket, prefix="v2/artifacts/vision/platform-health", run_id="run-1")

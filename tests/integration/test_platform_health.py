@@ -10,10 +10,9 @@ import json
 import uuid
 from pathlib import Path
 
-import boto3
 import pytest
 import yaml
-from conftest import make_batch_queue
+from conftest import make_batch_queue, moto_client
 from kfp import compiler, local
 from pytest_httpserver import HTTPServer
 
@@ -24,16 +23,6 @@ from platform_kit.pipelines.platform_health import make_platform_health
 pytestmark = pytest.mark.filterwarnings("ignore:You may be attemping to run a task:RuntimeWarning")
 REGION = "us-east-1"
 WEBHOOK_PATH = "/services/T000/B000/health-secret"
-
-
-def _client(service: str, endpoint: str):
-    return boto3.client(
-        service,
-        endpoint_url=endpoint,
-        region_name=REGION,
-        aws_access_key_id=aws.FAKE_ACCESS_KEY,
-        aws_secret_access_key=aws.FAKE_SECRET_KEY,
-    )
 
 
 @pytest.fixture()
@@ -54,7 +43,7 @@ def team_world(moto_endpoint: str, tmp_path: Path, monkeypatch, slack_double: HT
     }.items():
         monkeypatch.setenv(name, value)
     suffix = uuid.uuid4().hex[:8]
-    s3, iam, batch = (_client(s, moto_endpoint) for s in ("s3", "iam", "batch"))
+    s3, iam, batch = (moto_client(s, moto_endpoint) for s in ("s3", "iam", "batch"))
     bucket = f"acme-artifacts-{suffix}"
     s3.create_bucket(Bucket=bucket)
     role = iam.create_role(RoleName=f"sm-{suffix}", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
@@ -93,11 +82,25 @@ def test_a_local_run_proves_storage_sagemaker_and_batch_and_tells_slack(team_wor
         with_tensorboard=False,
     )
     endpoint = team_world["endpoint"]
-    jobs = _client("sagemaker", endpoint).list_training_jobs(NameContains="health-vision-")["TrainingJobSummaries"]
+    jobs = moto_client("sagemaker", endpoint).list_training_jobs(NameContains="health-vision-")["TrainingJobSummaries"]
     assert [j["TrainingJobStatus"] for j in jobs] == ["Completed"]
-    batch_jobs = _client("batch", endpoint).list_jobs(jobQueue=team_world["queue"])["jobSummaryList"]
+    batch_jobs = moto_client("batch", endpoint).list_jobs(jobQueue=team_world["queue"])["jobSummaryList"]
     assert [j["status"] for j in batch_jobs] == ["SUCCEEDED"]
     # The probe cleaned up after itself.
-    assert _client("s3", endpoint).list_objects_v2(Bucket=team_world["bucket"]).get("KeyCount", 0) == 0
+    assert moto_client("s3", endpoint).list_objects_v2(Bucket=team_world["bucket"]).get("KeyCount", 0) == 0
     (message,) = [json.loads(r.get_data()) for r, _ in slack_double.log]
     assert "platform-health" in json.dumps(message) and "vision" in json.dumps(message)
+
+
+def test_a_failed_step_is_one_error_line_naming_the_team(team_world, slack_double, tmp_path: Path) -> None:
+    from platform_kit import smoke
+    from platform_kit.errors import OperationFailed
+
+    slack_double.expect_request(WEBHOOK_PATH, method="POST").respond_with_data("ok")
+    target = smoke.SmokeTarget(team="vision", env="sandbox", artifact_bucket="no-such-bucket-for-health")
+    with pytest.raises(OperationFailed, match="platform-health failed for team vision in sandbox") as caught:
+        smoke.run_local(target, {}, tmp_path / "root")
+    assert "\n" not in str(caught.value)
+    # The exit handler still told Slack, with the failure.
+    (message,) = [json.loads(r.get_data()) for r, _ in slack_double.log]
+    assert "fail" in message["text"].lower()

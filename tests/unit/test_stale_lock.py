@@ -83,3 +83,36 @@ def test_a_run_that_ends_removes_its_marker(tmp_path: Path) -> None:
     assert stale_lock.read_marker(tmp_path) is None
     (tmp_path / stale_lock.MARKER).write_text("{not json")
     assert stale_lock.read_marker(tmp_path) is None
+
+
+def _fake_terraform(tmp_path: Path, body: str) -> Path:
+    """A stand-in binary: answers `version -json` like Terraform 1.11, runs ``body`` for anything else."""
+    script = tmp_path / "terraform"
+    script.write_text(
+        f'#!/bin/sh\nif [ "$1" = version ]; then echo \'{{"terraform_version": "1.11.4"}}\'; exit 0; fi\n{body}\n'
+    )
+    script.chmod(0o755)
+    return script
+
+
+@pytest.mark.parametrize(
+    ("body", "kept"),
+    [
+        ("kill -9 $$", True),  # killed by a signal: the lock may be left, the marker must stay
+        ("echo 'Error: something' >&2; exit 1", False),  # ended by itself: Terraform released its lock
+    ],
+)
+def test_the_adapter_keeps_its_marker_only_when_terraform_dies_by_a_signal(
+    tmp_path: Path, monkeypatch, body: str, kept: bool
+) -> None:
+    from platform_kit.terraform import Terraform, TerraformError
+
+    monkeypatch.setenv("PLATFORM_TERRAFORM", str(_fake_terraform(tmp_path, body)))
+    data_dir = tmp_path / "data"
+    tf = Terraform(tmp_path, env={"TF_DATA_DIR": str(data_dir)}, state_dir=tmp_path / "state")
+    with pytest.raises(TerraformError):
+        tf.plan(tmp_path / "plan.tfplan")
+    marker = stale_lock.read_marker(data_dir)
+    assert (marker is not None) is kept
+    if kept:
+        assert marker.command == "plan" and not stale_lock.alive(marker.pid)
