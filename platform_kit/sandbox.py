@@ -1,8 +1,9 @@
 """The embedded sandbox: a moto server on 127.0.0.1 standing in for AWS.
 
-A newcomer's first environment. ``start`` spawns ``python -m moto.server`` detached from the
+A newcomer's first environment. ``start`` spawns ``python -m platform_kit.sandbox_server`` (moto's
+server with a guard that answers a retried AWS call once, see that module) detached from the
 terminal and records it in ``<state_dir>/sandbox.json``; ``stop`` ends only that process, after
-checking that the recorded pid still runs our moto server on the recorded port (pids are reused).
+checking that the recorded pid still runs our server on the recorded port (pids are reused).
 Both are safe to repeat.
 
 Only the standard library is imported here, so ``platform --help`` stays fast.
@@ -39,6 +40,8 @@ MOTO_CONFIG: dict[str, Any] = {"batch": {"use_docker": False}}
 # AWS managed policies (ReadOnlyAccess, AmazonEKSClusterPolicy...) must exist for roles to attach
 # them; moto loads them only when told so in its environment (its config API has no such key).
 MOTO_ENV = {"MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
+
+SERVER_MODULE = "platform_kit.sandbox_server"
 
 _SPAWN_ATTEMPTS = 3  # a free port can be taken by someone else between choosing it and binding it
 _POLL_INTERVAL = 0.05
@@ -147,11 +150,11 @@ def read_state(state_dir: Path) -> SandboxInfo | None:
 
 
 def is_ours(info: SandboxInfo) -> bool:
-    """True if info.pid is alive and really is a moto server listening on info.port."""
+    """True if info.pid is alive and really is the sandbox server listening on info.port."""
     if not _alive(info.pid):
         return False
     args = _cmdline(info.pid)
-    return args is not None and "moto.server" in args and str(info.port) in args
+    return args is not None and SERVER_MODULE in args and str(info.port) in args
 
 
 def answers(url: str, *, timeout: float = 1.0, ca_bundle: Path | None = None) -> bool:
@@ -246,7 +249,7 @@ def _spawn(state_dir: Path, timeout: float) -> SandboxInfo:
                 [
                     sys.executable,
                     "-m",
-                    "moto.server",
+                    SERVER_MODULE,
                     "-H",
                     HOST,
                     "-p",

@@ -137,8 +137,15 @@ def sandbox_world(tmp_path_factory: pytest.TempPathFactory):
         context.set_current(settings)
         infra = Infra(settings, load_platform(config), "sandbox")
         outputs = {}
-        for stack in (Stack("bootstrap"), Stack("platform"), Stack("team", "perception"), Stack("team", "planning")):
-            outputs[stack.id] = infra.apply(infra.plan(stack))
+        stacks = (Stack("bootstrap"), Stack("platform"), Stack("team", "perception"), Stack("team", "planning"))
+        try:
+            for stack in stacks:
+                outputs[stack.id] = infra.apply(infra.plan(stack))
+        except Exception as exc:
+            # What the sandbox saw of retries and server errors explains a failure under load.
+            log = (state / sandbox.LOG_FILE).read_text(errors="replace").splitlines()
+            guard = "\n".join(line for line in log if "retry guard" in line) or "(no retries or server errors)"
+            raise RuntimeError(f"building the sandbox world failed: {exc}\nsandbox log, retry guard:\n{guard}") from exc
         yield infra, outputs
     finally:
         sandbox.stop(state)

@@ -234,13 +234,15 @@ class Terraform:
         """``terraform init``. Backend values may be strings, bools, numbers, lists or dicts
         (``{"endpoints": {"s3": url}}`` becomes ``-backend-config=endpoints={s3 = "url"}``)."""
         rendered = {key: _backend_value(value) for key, value in (backend_config or {}).items()}
-        self._run(
-            "init",
-            input=False,
-            no_color=IsFlagged,
-            backend_config=rendered or None,
-            reconfigure=IsFlagged if reconfigure else None,
-        )
+        self._config_file()  # the cache folder the lock lives in exists once the config is written
+        with cliconfig.plugin_cache_lock():
+            self._run(
+                "init",
+                input=False,
+                no_color=IsFlagged,
+                backend_config=rendered or None,
+                reconfigure=IsFlagged if reconfigure else None,
+            )
 
     def plan(self, out: Path, var_files: Sequence[Path] = (), destroy: bool = False) -> PlanResult:
         """``terraform plan`` saved to ``out``; streams progress, returns the change counts."""

@@ -29,9 +29,10 @@ registry credentials in ``~/.terraform.d/credentials.tfrc.json`` are still read 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Literal
 
@@ -111,6 +112,30 @@ def default_plugin_cache_dir() -> Path:
     """``${XDG_CACHE_HOME:-~/.cache}/platform-kit/terraform/plugin-cache``."""
     cache_home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return cache_home / "platform-kit" / "terraform" / "plugin-cache"
+
+
+@contextlib.contextmanager
+def plugin_cache_lock(cache: Path | None = None) -> Iterator[None]:
+    """Hold the plugin cache for one ``terraform init`` at a time.
+
+    Terraform's plugin cache is not safe for installs running at once: three first-time inits
+    started together here failed with "failed to create directory" and "provider binary not
+    found" while one of them was filling the cache. Inits on one machine (two teams onboarded at
+    once, parallel CI plans, test workers) therefore queue on an exclusive lock file in the cache.
+    """
+    cache = cache or default_plugin_cache_dir()
+    cache.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    with open(cache / ".platform-kit-init.lock", "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def is_packed(mirror: Path) -> bool:

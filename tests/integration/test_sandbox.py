@@ -72,7 +72,7 @@ def test_start_serves_aws_and_records_itself(state_dir: Path) -> None:
     assert sandbox.endpoint(state_dir) == info.endpoint
     assert sandbox.answers(info.endpoint, ca_bundle=info.ca_bundle)
     cmdline = Path(f"/proc/{info.pid}/cmdline").read_bytes().split(b"\0")
-    assert b"moto.server" in cmdline and str(info.port).encode() in cmdline
+    assert sandbox.SERVER_MODULE.encode() in cmdline and str(info.port).encode() in cmdline
 
     record = json.loads((state_dir / "sandbox.json").read_text())
     assert record["pid"] == info.pid and record["endpoint"] == info.endpoint
@@ -108,6 +108,43 @@ def test_batch_runs_without_docker(state_dir: Path) -> None:
     assert (
         iam.get_policy(PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")["Policy"]["PolicyName"] == "ReadOnlyAccess"
     )
+
+
+def test_a_lost_answer_is_not_a_second_create(state_dir: Path) -> None:
+    """The AWS SDKs resend a call whose answer was lost with the same invocation id; the sandbox
+    answers the resend with the first answer instead of creating the role again (moto alone would
+    say EntityAlreadyExists, which is how a loaded CI machine once failed a platform apply)."""
+    import boto3
+
+    info = sandbox.start(state_dir)
+    iam = boto3.client(
+        "iam",
+        endpoint_url=info.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        verify=str(info.ca_bundle),
+    )
+    sent: list[str] = []
+
+    def same_invocation(request, **_: object) -> None:
+        # What botocore does on a retry: the same invocation id, the next attempt number.
+        request.headers["amz-sdk-invocation-id"] = "11111111-2222-3333-4444-555555555555"
+        request.headers["amz-sdk-request"] = f"attempt={len(sent) + 1}; max=5"
+        sent.append(request.headers["amz-sdk-request"])
+
+    iam.meta.events.register("before-send.iam.CreateRole", same_invocation)
+    trust = json.dumps({"Version": "2012-10-17", "Statement": []})
+    first = iam.create_role(RoleName="lost-answer", AssumeRolePolicyDocument=trust)["Role"]
+    again = iam.create_role(RoleName="lost-answer", AssumeRolePolicyDocument=trust)["Role"]
+    assert sent == ["attempt=1; max=5", "attempt=2; max=5"]
+    assert again["RoleId"] == first["RoleId"]
+    assert [r["RoleName"] for r in iam.list_roles()["Roles"]].count("lost-answer") == 1
+    assert "attempt 2 of POST / CreateRole replays the first answer" in info.log.read_text()
+
+    iam.meta.events.unregister("before-send.iam.CreateRole", same_invocation)
+    with pytest.raises(iam.exceptions.EntityAlreadyExistsException):
+        iam.create_role(RoleName="lost-answer", AssumeRolePolicyDocument=trust)  # a new call is a new call
 
 
 def test_second_start_returns_the_running_sandbox(state_dir: Path) -> None:

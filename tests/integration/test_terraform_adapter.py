@@ -326,3 +326,28 @@ def test_held_lock_names_its_holder_and_is_left_alone(moto_endpoint: str, state_
     assert error.lock is not None and error.lock.id == lock_id
     # The adapter never unlocks by itself.
     assert s3.get_object(Bucket=state_bucket, Key=f"{key}.tflock")["Body"].read().decode() == lock_body
+
+
+def test_first_inits_at_once_share_an_empty_plugin_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Terraform's plugin cache breaks when several inits fill it at once ("failed to create
+    directory", "provider binary not found" were seen here with three); the adapter queues them."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from platform_kit.terraform import cliconfig
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "empty-cache"))
+    providers_only = 'terraform {\n  required_providers {\n    aws = { source = "hashicorp/aws" }\n  }\n}\n'
+    stacks = []
+    for number in range(3):
+        workdir = tmp_path / f"stack-{number}"
+        workdir.mkdir()
+        (workdir / "main.tf").write_text(providers_only)
+        stacks.append(Terraform(workdir, state_dir=tmp_path / f"state-{number}"))
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        list(pool.map(lambda tf: tf.init(), stacks))
+
+    cache = cliconfig.default_plugin_cache_dir()
+    assert cache.is_relative_to(tmp_path) and list(cache.glob("registry.terraform.io/hashicorp/aws/*/*"))
+    for tf in stacks:
+        assert list((tf.workdir / PROVIDER_DIR).glob("*/*")), f"{tf.workdir}: no provider installed"
