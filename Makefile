@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: help install install-checkov demo test lint bench schema docs golden render clean
+.PHONY: help install install-checkov install-chromium demo test lint bench schema docs golden render clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -30,16 +30,24 @@ $(CHECKOV_STAMP):
 
 install-checkov: $(CHECKOV_STAMP)  ## Install checkov into its own .venv-checkov
 
+# The usage page's browser test opens it in Debian's chromium; apt-get runs only when it is missing.
+install-chromium:  ## Install Debian's chromium (headless) for the usage page's browser test
+	@test -x /usr/bin/chromium || { \
+		sudo=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
 demo: $(STAMP)  ## Run the whole flow on the embedded sandbox (safe to re-run)
 	$(BIN)/python -m platform_kit.demo
 
-test: $(STAMP) $(CHECKOV_STAMP)  ## Lint and run the whole test suite
+test: $(STAMP) $(CHECKOV_STAMP) install-chromium  ## Lint and run the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/platform schema --check
 	$(BIN)/python -m platform_kit.terraform.docs --check
 	$(BIN)/python -m platform_kit.render.golden --check
 	$(BIN)/python -m platform_kit.catalog.build --check
+	$(BIN)/python -m platform_kit.catalog.docs --check
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)  ## Lint only
@@ -62,6 +70,7 @@ render: $(STAMP)  ## Render the sandbox platform and teams into build/sandbox (o
 docs: $(STAMP) $(CHECKOV_STAMP) render  ## Regenerate schemas, module README tables and docs/security.md
 	$(BIN)/platform schema
 	$(BIN)/python -m platform_kit.terraform.docs
+	$(BIN)/python -m platform_kit.catalog.docs
 	$(BIN)/python -m platform_kit.policy --write docs/security.md --render-dir build/sandbox/rendered
 
 clean:  ## Stop the sandbox and remove local state (keeps .venv)

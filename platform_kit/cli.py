@@ -25,6 +25,7 @@ from platform_kit.commands import (
     smoke,
     teams,
     transfer,
+    usage,
     validate,
 )
 from platform_kit.context import ConfigDirOption, DebugOption, EnvOption, OutputOption, YesOption
@@ -76,6 +77,7 @@ app.command("transfer-owner", rich_help_panel="Teams")(transfer.command)
 app.add_typer(teams.app, name="teams", rich_help_panel="Teams")
 app.add_typer(catalog.app, name="catalog", rich_help_panel="Workloads")
 app.add_typer(smoke.app, name="smoke", rich_help_panel="Workloads")
+app.command("usage", rich_help_panel="Workloads")(usage.command)
 
 
 def main(argv: list[str] | None = None) -> None:

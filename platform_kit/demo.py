@@ -150,6 +150,20 @@ def run(config_dir: Path, renders: list | None = None) -> list[StepResult]:
 
     _step(results, "build the component catalog (KFP compiler)", catalog)
 
+    def publish() -> str:
+        from platform_kit.catalog.publish import publish_catalog
+        from platform_kit.infra import Infra
+
+        assert loaded is not None
+        infra = Infra(settings, loaded, ENV)
+        bucket = str(infra.platform_outputs()["artifact_bucket_name"])
+        result = publish_catalog(infra.session(), bucket, settings.project_dir / "build" / "catalog")
+        uploaded = result.as_dict()["uploaded"]
+        moved = "no changes" if result.unchanged else f"{uploaded} object(s) uploaded"
+        return f"{moved}; s3://{bucket}/{result.prefix}"
+
+    _step(results, "publish the catalog to the sandbox's artifact bucket", publish)
+
     def smoke_run(name: str) -> Callable[[], str]:
         def action() -> str:
             from platform_kit import smoke

@@ -99,6 +99,20 @@ class _SecretsManager:
         return str(document[key])
 
 
+def read_reference(
+    ref: Any, secretsmanager: Callable[[], Any], *, where: str, environ: Mapping[str, str] | None = None
+) -> str:
+    """One value from a config secret reference (``SecretRef``: ``aws_secretsmanager`` [+ ``key``] or
+    ``env``); ``secretsmanager`` makes the boto3 client, only when it is needed. Errors name the
+    reference, never a value."""
+    environ = os.environ if environ is None else environ
+    if ref.env is not None:
+        if not environ.get(ref.env):
+            raise BadInput(f"{where}: environment variable {ref.env} is not set")
+        return environ[ref.env]
+    return _SecretsManager(secretsmanager()).value(str(ref.aws_secretsmanager), ref.key, where)
+
+
 def resolve(
     specs: list[Mapping[str, Any]],
     secretsmanager: Any,

@@ -3,8 +3,8 @@
 ``target_for`` gathers a team's values from the desired state and the stacks' state objects (no
 Terraform run): the artifact bucket, the team's SageMaker role, its first Batch queue, the
 dashboard URL. ``run_local`` runs the compiled pipeline with ``kfp.local`` in subprocesses of this
-Python, against the environment's AWS endpoints with the operator's credentials (a cluster run
-uses the team role; see ``platform smoke deploy``, to come). The Tensorboard step needs a cluster
+Python, against the environment's AWS endpoints with the operator's credentials (a cluster run,
+scheduled by ``platform smoke deploy``, uses the team role). The Tensorboard step needs a cluster
 and is left out locally.
 
 On the sandbox, Batch queues are something a real account brings and moto does not have: the
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,6 +30,32 @@ BATCH_DEFINITION = "platform-health"
 SANDBOX_TRAINING_IMAGE = "platform-health-training:sandbox"  # moto runs no container
 
 
+_PULL_REQUEST = re.compile(r"^(?P<repo>[A-Za-z0-9-]+/[A-Za-z0-9._-]+)#(?P<number>[1-9][0-9]{0,9})$")
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    """Where CI mode comments: ``owner/name`` and the PR number, through ``api_url`` (GitHub or Enterprise)."""
+
+    repo: str
+    number: int
+    api_url: str
+    run_url: str = ""
+
+    @classmethod
+    def parse(cls, text: str, *, api_url: str, run_url: str = "") -> PullRequest:
+        match = _PULL_REQUEST.match(text.strip())
+        if match is None:
+            raise BadInput(f"--pr {text!r}: not a pull request; give OWNER/REPO#NUMBER (for example acme/infra#42)")
+        return cls(match.group("repo"), int(match.group("number")), api_url.rstrip("/"), run_url)
+
+
+def ci_run_url(environ: dict[str, str]) -> str:
+    """The CI run's own page when GitHub Actions runs us (its standard variables), else empty."""
+    parts = [environ.get(name, "") for name in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")]
+    return f"{parts[0].rstrip('/')}/{parts[1]}/actions/runs/{parts[2]}" if all(parts) else ""
+
+
 @dataclass
 class SmokeTarget:
     team: str
@@ -39,10 +66,11 @@ class SmokeTarget:
     batch_queue: str = ""
     batch_definition: str = ""
     dashboard_url: str = ""
+    pull_request: PullRequest | None = None  # CI mode: the run's outcome goes to this PR as a comment
     notes: list[str] = field(default_factory=list)
 
     def arguments(self, *, with_tensorboard: bool) -> dict[str, Any]:
-        return {
+        arguments: dict[str, Any] = {
             "team": self.team,
             "env": self.env,
             "artifact_bucket": self.artifact_bucket,
@@ -53,6 +81,14 @@ class SmokeTarget:
             "with_tensorboard": with_tensorboard,
             "dashboard_url": self.dashboard_url,
         }
+        if self.pull_request is not None:
+            arguments.update(
+                pr_repo=self.pull_request.repo,
+                pr_number=self.pull_request.number,
+                github_api_url=self.pull_request.api_url,
+                run_url=self.pull_request.run_url,
+            )
+        return arguments
 
 
 @dataclass
@@ -68,16 +104,28 @@ class SmokeResult:
         return asdict(self)
 
 
+def checked_team(loaded: Any, env_name: str, team_name: str) -> Any:
+    """The team ``--team team_name`` names, when it exists, is in ``env_name`` and is active there;
+    a one-line BadInput otherwise."""
+    team = loaded.teams.get(team_name)
+    if team is None:
+        raise BadInput(f"--team {team_name}: no such team in {loaded.config_dir}/teams/")
+    if env_name not in team.environments:
+        raise BadInput(
+            f"--team {team_name}: the team is not in environment '{env_name}' "
+            f"(its environments: {', '.join(team.environments)})"
+        )
+    if not team.active_in(env_name):
+        raise BadInput(f"--team {team_name}: the team is not active in environment '{env_name}' (offboarded or stale)")
+    return team
+
+
 def target_for(infra: Any, team_name: str, *, training_image: str | None = None) -> SmokeTarget:
     """The smoke run's arguments for ``team_name`` in ``infra``'s environment; BadInput if it is not there."""
     from platform_kit.infra import Stack
 
     loaded, env_name = infra.loaded, infra.env_name
-    team = loaded.teams.get(team_name)
-    if team is None:
-        raise BadInput(f"--team {team_name}: no such team in {loaded.config_dir}/teams/")
-    if not team.active_in(env_name):
-        raise BadInput(f"--team {team_name}: the team is not active in environment '{env_name}'")
+    team = checked_team(loaded, env_name, team_name)
     platform = infra.platform_outputs()
     outputs = infra.stack_outputs(Stack("team", team.name))
     env = loaded.env(env_name)
@@ -190,6 +238,8 @@ def run_local(
     checks["SageMaker training"] = "ran" if target.sagemaker_role_arn else "skipped (team has no SageMaker role)"
     checks["Batch job"] = f"ran on {target.batch_queue}" if target.batch_queue else "skipped (team has no queue)"
     checks["TensorBoard"] = "skipped (needs a cluster)"
+    pr = target.pull_request
+    checks["PR comment"] = f"on {pr.repo}#{pr.number}" if pr else "not in CI mode (no --pr)"
     checks["Slack"] = (
         "notified" if environment.get("SLACK_WEBHOOK_URL") or os.environ.get("SLACK_WEBHOOK_URL") else "no webhook set"
     )
@@ -214,12 +264,48 @@ def run_local(
 
 
 def run_for_team(
-    infra: Any, team_name: str, *, training_image: str | None = None, log: TextIO | None = None
+    infra: Any,
+    team_name: str,
+    *,
+    training_image: str | None = None,
+    log: TextIO | None = None,
+    pull_request: str | None = None,
+    environ: dict[str, str] | None = None,
 ) -> SmokeResult:
     """The whole local smoke run for one team: its values, the sandbox's Batch queue when it is
-    one, and the pipeline; outputs under ``build/smoke/<env>/<team>/`` of the project."""
+    one, and the pipeline; outputs under ``build/smoke/<env>/<team>/`` of the project.
+
+    ``pull_request`` (``owner/name#N``) turns on CI mode: the run comments on that PR through the
+    GitHub API of ``GITHUB_API_URL`` (set by GitHub Actions) or of ``github.api_url`` in
+    platform.yaml, with the token that ``github.token`` refers to."""
+    environ = dict(os.environ) if environ is None else environ
+    pr = _pull_request(infra, pull_request, environ) if pull_request else None
+    checked_team(infra.loaded, infra.env_name, team_name)
+    environment = aws_environment(infra)
+    if pr is not None:  # the token first: an unset variable is bad input, found before any AWS call
+        from platform_kit import secret_values
+
+        environment["GITHUB_TOKEN"] = secret_values.read_reference(
+            infra.loaded.platform.github.token,
+            lambda: infra.session().client("secretsmanager"),
+            where="platform.yaml github.token",
+            environ=environ,
+        )
     target = target_for(infra, team_name, training_image=training_image)
+    target.pull_request = pr
     if infra.endpoint:
         prepare_sandbox_batch(infra.session(), target)
     root = infra.settings.project_dir / "build" / "smoke" / infra.env_name / team_name
-    return run_local(target, aws_environment(infra), root, log=log)
+    return run_local(target, environment, root, log=log)
+
+
+def _pull_request(infra: Any, text: str, environ: dict[str, str]) -> PullRequest:
+    """``--pr``'s pull request, checked against platform.yaml's ``github`` block (BadInput when absent)."""
+    github = infra.loaded.platform.github
+    if github is None:
+        raise BadInput(
+            "--pr: platform.yaml has no github block (repository, token); CI mode needs it to comment",
+            hint="add github: {repository: OWNER/REPO, token: {env: GITHUB_TOKEN}} to platform.yaml",
+        )
+    api_url = environ.get("GITHUB_API_URL") or str(github.api_url)
+    return PullRequest.parse(text, api_url=api_url, run_url=ci_run_url(environ))

@@ -21,7 +21,9 @@ UPSTREAM = REPO_ROOT.parent / "shared" / "upstream"
 # The suite runs on pytest-xdist workers (pyproject's addopts). Each test module is one unit of
 # work, so module-scoped fixtures (a checkov run, an upstream render) run once; the modules that
 # share the applied sandbox_world go to one worker together, so the world is built once.
-_SANDBOX_WORLD_MODULES = frozenset({"test_onboard.py", "test_smoke.py", "test_stacks.py"})
+_SANDBOX_WORLD_MODULES = frozenset(
+    {"test_catalog_publish.py", "test_onboard.py", "test_smoke.py", "test_smoke_deploy.py", "test_stacks.py"}
+)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

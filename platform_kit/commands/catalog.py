@@ -1,4 +1,5 @@
-"""``platform catalog build``: compile the component catalog into a versioned folder (no AWS, no cluster)."""
+"""``platform catalog build`` compiles the component catalog into a versioned folder (no AWS, no cluster);
+``platform catalog publish`` uploads that build to an environment's artifact bucket."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from typing import Annotated
 import typer
 
 from platform_kit import console, context
-from platform_kit.context import ConfigDirOption, DebugOption, OutputOption
+from platform_kit.context import ConfigDirOption, DebugOption, EnvOption, OutputOption
 
-app = typer.Typer(help="Build the shared catalog: every component and pipeline, compiled.", no_args_is_help=True)
+app = typer.Typer(
+    help="Build the shared catalog (every component and pipeline, compiled) and publish it.", no_args_is_help=True
+)
 
 DEFAULT_OUT = Path("build") / "catalog"
 
@@ -61,3 +64,78 @@ def build_command(
         if e.kind == "pipeline"
     ]
     console.next_commands(*upload[:1], "platform catalog build --image REGISTRY/NAME:TAG  (for another image)")
+
+
+@app.command("publish")
+def publish_command(
+    source: Annotated[
+        Path | None,
+        typer.Option("--from", help="Build folder (default: build/catalog beside platform/); publishes its latest."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Compare with the bucket and show what would be uploaded; upload nothing.")
+    ] = False,
+    env: EnvOption = None,
+    config_dir: ConfigDirOption = None,
+    output: OutputOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Upload the newest catalog build to the environment's artifact bucket under catalog/<catalog version>/,
+    then point catalog/latest.json at it.
+
+    Only missing or changed objects are uploaded (each carries its sha256), so publishing the same build
+    again uploads nothing; older versions stay. Needs the platform's operator or CI credentials."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from platform_kit.catalog.publish import UNCHANGED, load_build, publish_catalog
+    from platform_kit.config import load_platform
+    from platform_kit.errors import OperationFailed
+    from platform_kit.infra import Infra
+
+    settings = context.resolve(env=env, config_dir=config_dir, output=output, debug=debug)
+    loaded = load_platform(settings.config_dir)
+    loaded.env(settings.env)
+    assert settings.env is not None
+    root = source or settings.project_dir / DEFAULT_OUT
+    load_build(root)  # a missing or altered build is refused before any AWS call
+    infra = Infra(settings, loaded, settings.env)
+    bucket = infra.platform_outputs().get("artifact_bucket_name")
+    if not bucket:
+        raise OperationFailed(
+            f"the platform stack of '{settings.env}' has no output artifact_bucket_name",
+            hint=f"run: platform infra apply --env {settings.env} --stack platform",
+        )
+    result = publish_catalog(infra.session(), str(bucket), root, dry_run=dry_run)
+    if settings.json:
+        console.emit_json(result.as_dict())
+        return
+    where = f"s3://{result.bucket}/{result.prefix}"
+    table = Table(title=f"Catalog {result.catalog_version} -> {where}", show_edge=False, title_justify="left")
+    for column in ("name", "kind", "version", "status"):
+        table.add_column(column, overflow="fold")
+    for item in result.objects:
+        table.add_row(escape(item.name), item.kind, item.version, item.action)
+    console.out.print(table)
+    for note in result.notes:
+        console.warning(note)
+    pointer = f"s3://{result.bucket}/{result.pointer.key}"
+    if result.pointer.action == UNCHANGED:
+        console.info(f"{pointer} already names {result.catalog_version}")
+    elif dry_run:
+        console.info(f"{pointer} would move: {result.previous_version or 'none'} -> {result.catalog_version}")
+    else:
+        console.info(f"{pointer} moved: {result.previous_version or 'none'} -> {result.catalog_version}")
+    sent = sum(1 for item in result.objects if item.action != UNCHANGED)
+    if result.unchanged:
+        console.success(f"{where}: unchanged ({len(result.objects)} objects, and the pointer)")
+    elif dry_run:
+        console.success(f"dry run: {sent} of {len(result.objects)} objects would be uploaded to {where}")
+    else:
+        console.success(f"{where}: uploaded {sent} of {len(result.objects)} objects")
+    others = [name for name in loaded.platform.environments if name != settings.env]
+    from_flag = f" --from {source}" if source else ""
+    if dry_run:
+        console.next_commands(f"platform catalog publish --env {settings.env}{from_flag}")
+    else:
+        console.next_commands(*(f"platform catalog publish --env {name}{from_flag}" for name in others[:2]))

@@ -10,7 +10,8 @@ Slack exit handler (the run's final state always reaches the team's channel):
 3. ``batch_job``: a tiny Batch job on one of the team's queues (skipped when ``batch_queue`` is empty);
 4. ``tensorboard``: a Tensorboard over the run's log folder in the team namespace (skipped when
    ``with_tensorboard`` is false, as in a local run, which has no cluster);
-5. ``github_pr_comment``: in CI mode (``pr_number`` > 0), the outcome as a comment on the PR.
+5. ``github_pr_comment``: in CI mode (``pr_number`` > 0), the outcome as a comment on the PR
+   (``github_api_url`` for GitHub Enterprise; ``platform smoke run --pr`` fills all three).
 
 Names of the jobs derive from the run's ID, so a retried step waits for its own job.
 """
@@ -81,6 +82,7 @@ def make_platform_health(image: str = images.RUNTIME_IMAGE) -> Any:
         dashboard_url: str = "",
         pr_repo: str = "",
         pr_number: int = 0,
+        github_api_url: str = "https://api.github.com",
         run_url: str = "",
     ):
         exit_task = notify(pipeline_name=NAME, run_url=run_url, team=team, env=env)
@@ -125,6 +127,7 @@ def make_platform_health(image: str = images.RUNTIME_IMAGE) -> Any:
                     team=team,
                     env=env,
                     run_url=run_url,
+                    api_url=github_api_url,
                 ).after(probed)
                 kubernetes.use_secret_as_env(
                     commented, github_component.SECRET_NAME, {github_component.SECRET_KEY: github_component.TOKEN_ENV}

@@ -69,6 +69,7 @@ from .kube_fields import (
     strip_strategic_directives,
 )
 from .kubeflow_profiles import ProfileControllerSim
+from .serving import BackgroundServer
 
 DEFAULT_TOKEN = "kube-api-double-token"  # a fixed test credential
 APPLY_CONTENT_TYPE = "application/apply-patch+yaml"
@@ -276,7 +277,7 @@ def _content_base(content_type: str | None) -> str:
     return (content_type or "").split(";")[0].strip().lower()
 
 
-class KubeApiDouble:
+class KubeApiDouble(BackgroundServer):
     """Test double for the Kubernetes API server (see the module docstring for what it covers).
 
     Use as a context manager, or call `start()` / `stop()`:
@@ -309,8 +310,6 @@ class KubeApiDouble:
         self._touched: list[dict[str, Any]] = []
         self._agent: str | None = None
         self.internal_errors: list[str] = []
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         self.profiles = ProfileControllerSim(self)
         for rt in DEFAULT_RESOURCES:
             self._types[(rt.group, rt.kind)] = rt
@@ -325,35 +324,11 @@ class KubeApiDouble:
         server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         server.daemon_threads = True
         server.double = self  # type: ignore[attr-defined]
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.01}, name="kube-api-double", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = None
-        self._thread = None
-
-    def __enter__(self) -> KubeApiDouble:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        return self._serve(server, "kube-api-double")
 
     @property
     def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("KubeApiDouble is not running; call start() first")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self.base_url
 
     def kubeconfig(self, path: str | Path, *, context: str = "kube-api-double", namespace: str = "default") -> Path:
         """Write a kubeconfig for this double that `kubernetes.config.load_kube_config` accepts."""

@@ -27,6 +27,7 @@ def test_demo_runs_twice_and_the_second_run_changes_nothing(
         # The catalog is built and the smoke pipeline runs for the team using SageMaker and Batch; the
         # pipeline's step logs go to a file, not into the summary a newcomer reads.
         assert "6 components, 1 pipeline" in first.out
+        assert "8 object(s) uploaded; s3://acme-sandbox-kfp-artifacts-123456789012/catalog/" in first.out
         assert "passed: storage round trip, SageMaker training, Batch job" in first.out
         log = example_config.parent / "build" / "smoke" / "sandbox" / "perception" / "kfp-local.log"
         assert "Executing task" in log.read_text() and "Executing task" not in first.out + first.err
@@ -41,6 +42,7 @@ def test_demo_runs_twice_and_the_second_run_changes_nothing(
         assert "onboard-team perception" in second.out and "rendered and validated" in second.out
         assert second.out.count("no changes; role acme-sandbox-team-") == 2
         assert "no changes under build/catalog" in second.out
+        assert "no changes; s3://acme-sandbox-kfp-artifacts-123456789012/catalog/" in second.out
     finally:
         sandbox.stop(state)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from conftest import moto_client
 
 from platform_kit import sandbox
 from platform_kit.errors import OperationFailed
@@ -91,19 +92,11 @@ def test_start_serves_aws_and_records_itself(state_dir: Path) -> None:
 
 
 def test_batch_runs_without_docker(state_dir: Path) -> None:
-    import boto3
 
     info = sandbox.start(state_dir)
     config = sandbox.moto_config(info.endpoint, ca_bundle=info.ca_bundle)
     assert config["batch"]["use_docker"] is False
-    iam = boto3.client(
-        "iam",
-        endpoint_url=info.endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        verify=str(info.ca_bundle),
-    )
+    iam = moto_client("iam", info.endpoint, info.ca_bundle)
     # managed policies are loaded, so roles can attach them as on AWS
     assert (
         iam.get_policy(PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")["Policy"]["PolicyName"] == "ReadOnlyAccess"
@@ -114,17 +107,8 @@ def test_a_lost_answer_is_not_a_second_create(state_dir: Path) -> None:
     """The AWS SDKs resend a call whose answer was lost with the same invocation id; the sandbox
     answers the resend with the first answer instead of creating the role again (moto alone would
     say EntityAlreadyExists, which is how a loaded CI machine once failed a platform apply)."""
-    import boto3
-
     info = sandbox.start(state_dir)
-    iam = boto3.client(
-        "iam",
-        endpoint_url=info.endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        verify=str(info.ca_bundle),
-    )
+    iam = moto_client("iam", info.endpoint, info.ca_bundle)
     sent: list[str] = []
 
     def same_invocation(request, **_: object) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -57,11 +58,89 @@ def test_a_team_without_sagemaker_or_batch_skips_those_steps(smoke) -> None:
     assert checks["SageMaker training"].startswith("skipped") and checks["Batch job"].startswith("skipped")
 
 
+class GitHubIssueComments:
+    """A stand-in for GitHub's issue-comments API on one pull request, keeping its comments between
+    calls (list, create, update), so a second run can be seen to edit instead of adding."""
+
+    def __init__(self, httpserver, repo: str, number: int, token: str) -> None:
+        from werkzeug import Response
+
+        self.comments: list[dict] = []
+        self.requests: list[tuple[str, str]] = []
+        self.token = token
+        base = f"/repos/{repo}/issues"
+        self._response = Response
+        httpserver.expect_request(f"{base}/{number}/comments", method="GET").respond_with_handler(self._list)
+        httpserver.expect_request(f"{base}/{number}/comments", method="POST").respond_with_handler(self._create)
+        httpserver.expect_request(re.compile(rf"{base}/comments/\d+"), method="PATCH").respond_with_handler(
+            self._update
+        )
+
+    def _json(self, data, status: int = 200):
+        return self._response(json.dumps(data), status=status, content_type="application/json")
+
+    def _authorised(self, request) -> bool:
+        self.requests.append((request.method, request.path))
+        return request.headers.get("Authorization") == f"Bearer {self.token}"
+
+    def _list(self, request):
+        if not self._authorised(request):
+            return self._json({"message": "Bad credentials"}, 401)
+        return self._json(self.comments)
+
+    def _create(self, request):
+        if not self._authorised(request):
+            return self._json({"message": "Bad credentials"}, 401)
+        number = len(self.comments) + 1
+        comment = {"id": number, "body": request.get_json()["body"], "html_url": f"https://github.test/c/{number}"}
+        self.comments.append(comment)
+        return self._json(comment, 201)
+
+    def _update(self, request):
+        if not self._authorised(request):
+            return self._json({"message": "Bad credentials"}, 401)
+        comment = next(c for c in self.comments if c["id"] == int(request.path.rsplit("/", 1)[1]))
+        comment["body"] = request.get_json()["body"]
+        return self._json(comment)
+
+
+def test_ci_mode_comments_on_the_pull_request_once_and_updates_it(smoke, httpserver, monkeypatch) -> None:
+    token = "ghs_0nlyForTheDoubleInThisTest0123456789"
+    github = GitHubIssueComments(httpserver, "acme-autonomy/ml-platform-infra", 42, token)
+    monkeypatch.setenv("GITHUB_TOKEN", token)  # platform.yaml's github.token is {env: GITHUB_TOKEN}
+    monkeypatch.setenv("GITHUB_API_URL", httpserver.url_for("").rstrip("/"))  # as GitHub Actions sets it
+    for variable, value in {"GITHUB_SERVER_URL": "https://github.test", "GITHUB_RUN_ID": "777"}.items():
+        monkeypatch.setenv(variable, value)
+    monkeypatch.setenv("GITHUB_REPOSITORY", "acme-autonomy/ml-platform-infra")
+
+    code, out, err = smoke("--team", "planning", "--local", "--pr", "acme-autonomy/ml-platform-infra#42", "-o", "json")
+    assert code == 0, err
+    assert json.loads(out)["checks"]["PR comment"] == "on acme-autonomy/ml-platform-infra#42"
+    [comment] = github.comments
+    assert "<!-- platform-kit:planning/platform-health -->" in comment["body"]
+    assert "https://github.test/acme-autonomy/ml-platform-infra/actions/runs/777" in comment["body"]
+    assert token not in out + err + comment["body"]
+
+    code, _, err = smoke("--team", "planning", "--local", "--pr", "acme-autonomy/ml-platform-infra#42")
+    assert code == 0, err
+    assert len(github.comments) == 1, "a second run edits its comment instead of adding one"
+    assert [method for method, _ in github.requests].count("POST") == 1
+
+
+def test_ci_mode_without_a_token_is_bad_input_before_any_run(smoke, monkeypatch) -> None:
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    code, _, err = smoke("--team", "planning", "--local", "--pr", "acme-autonomy/ml-platform-infra#42")
+    assert code == 2
+    assert "platform.yaml github.token: environment variable GITHUB_TOKEN is not set" in err
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (["--team", "nobody", "--local"], "no such team"),
         (["--team", "perception"], "only --local runs"),
+        (["--team", "planning", "--local", "--pr", "acme/infra"], "--pr 'acme/infra': not a pull request"),
+        (["--team", "planning", "--local", "--pr", "acme/infra#0"], "give OWNER/REPO#NUMBER"),
     ],
 )
 def test_bad_input_is_exit_2_before_any_run(smoke, args: list[str], message: str) -> None:

@@ -21,8 +21,17 @@ COMMANDS = (
     "offboard-team",
     "transfer-owner",
     "teams",
+    "catalog",
+    "smoke",
+    "usage",
 )
-GROUPS = {"sandbox": ("start", "stop", "status"), "infra": ("plan", "apply"), "teams": ("list", "show")}
+GROUPS = {
+    "sandbox": ("start", "stop", "status"),
+    "infra": ("plan", "apply"),
+    "teams": ("list", "show"),
+    "catalog": ("build", "publish"),
+    "smoke": ("run", "deploy"),
+}
 
 
 def _command_lines(path: Path) -> list[str]:

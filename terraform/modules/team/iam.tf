@@ -7,7 +7,10 @@ locals {
   artifact_bucket_arn  = "arn:${local.partition}:s3:::${var.artifact_bucket_name}"
   artifact_object_arns = [for p in local.artifact_prefixes : "${local.artifact_bucket_arn}/${p}*"]
   artifact_list_match  = [for p in local.artifact_prefixes : "${p}*"]
-  s3_via_service       = "s3.${local.region}.${local.dns_suffix}"
+  # The shared component catalog (`platform catalog publish`) lives under catalog/ of the same
+  # bucket: every team reads it, only the platform's operators and CI write it.
+  catalog_object_arn = "${local.artifact_bucket_arn}/catalog/*"
+  s3_via_service     = "s3.${local.region}.${local.dns_suffix}"
 
   ecr_repository_arn = "arn:${local.partition}:ecr:${local.region}:${local.account_id}:repository/${var.ecr_repository_name}"
   sagemaker_role_arn = "arn:${local.partition}:iam::${local.account_id}:role/${var.sagemaker_role_name}"
@@ -71,6 +74,12 @@ locals {
         Effect   = "Allow"
         Action   = local.s3_write_actions
         Resource = local.artifact_object_arns
+      },
+      {
+        Sid      = "CatalogRead"
+        Effect   = "Allow"
+        Action   = local.s3_read_actions
+        Resource = [local.catalog_object_arn]
       },
       local.artifact_list_statement,
       local.artifact_key_statement,

@@ -1,6 +1,7 @@
 # Two teams in the same environment and artifact bucket: neither policy reaches the other's
 # artifacts. "beta" is deliberately a different length, and "alpha" vs "alpha-2" (below) checks
 # that the trailing slash keeps a team out of a longer name that starts with its own.
+# The shared catalog (catalog/*, read-only for every team) is the one object path they have in common.
 
 mock_provider "aws" {
   source = "./tests/mocks"
@@ -34,7 +35,7 @@ run "team_alpha" {
     condition = alltrue([
       for r in flatten([for s in jsondecode(output.policy_json).Statement : s.Resource]) :
       endswith(r, "/alpha/*") && !strcontains(r, "beta")
-      if startswith(r, "arn:aws:s3:::acme-dev-kfp-artifacts-111122223333/")
+      if startswith(r, "arn:aws:s3:::acme-dev-kfp-artifacts-111122223333/") && r != "arn:aws:s3:::acme-dev-kfp-artifacts-111122223333/catalog/*"
     ])
     error_message = "Team alpha's S3 object resources must contain only its own team folder."
   }
@@ -76,7 +77,7 @@ run "team_beta" {
     condition = alltrue([
       for r in flatten([for s in jsondecode(output.policy_json).Statement : s.Resource]) :
       endswith(r, "/beta/*") && !strcontains(r, "alpha")
-      if startswith(r, "arn:aws:s3:::acme-dev-kfp-artifacts-111122223333/")
+      if startswith(r, "arn:aws:s3:::acme-dev-kfp-artifacts-111122223333/") && r != "arn:aws:s3:::acme-dev-kfp-artifacts-111122223333/catalog/*"
     ])
     error_message = "Team beta's S3 object resources must contain only its own team folder."
   }
@@ -115,7 +116,7 @@ run "team_alpha_2_prefix_does_not_cover_alpha" {
   assert {
     condition = toset([
       for r in flatten([for s in jsondecode(output.policy_json).Statement : s.Resource]) : r
-      if startswith(r, "arn:aws:s3:::acme-dev-kfp-artifacts-111122223333/")
+      if startswith(r, "arn:aws:s3:::acme-dev-kfp-artifacts-111122223333/") && r != "arn:aws:s3:::acme-dev-kfp-artifacts-111122223333/catalog/*"
       ]) == toset([
       "arn:aws:s3:::acme-dev-kfp-artifacts-111122223333/artifacts/alpha-2/*",
       "arn:aws:s3:::acme-dev-kfp-artifacts-111122223333/v2/artifacts/alpha-2/*",

@@ -84,7 +84,7 @@ run "defaults" {
     error_message = "A \"*\" resource is allowed only for ecr:GetAuthorizationToken, batch:DescribeJobs and batch:ListJobs."
   }
 
-  # S3 objects: only the team's two prefixes of the artifact bucket.
+  # S3 objects: the team's two prefixes of the artifact bucket, and the shared catalog.
   assert {
     condition = toset([
       for r in flatten([for s in jsondecode(output.policy_json).Statement : s.Resource]) : r
@@ -92,8 +92,18 @@ run "defaults" {
       ]) == toset([
       "arn:aws:s3:::acme-dev-kfp-artifacts-111122223333/artifacts/alpha/*",
       "arn:aws:s3:::acme-dev-kfp-artifacts-111122223333/v2/artifacts/alpha/*",
+      "arn:aws:s3:::acme-dev-kfp-artifacts-111122223333/catalog/*",
     ])
-    error_message = "S3 object resources must be exactly the team's artifacts/alpha/ and v2/artifacts/alpha/ prefixes."
+    error_message = "S3 object resources must be exactly the team's artifacts/alpha/ and v2/artifacts/alpha/ prefixes and catalog/."
+  }
+  # The catalog is read-only for teams: only GetObject reaches catalog/.
+  assert {
+    condition = alltrue([
+      for s in jsondecode(output.policy_json).Statement :
+      s.Action == ["s3:GetObject"]
+      if contains(s.Resource, "arn:aws:s3:::acme-dev-kfp-artifacts-111122223333/catalog/*")
+    ])
+    error_message = "Teams may only read the catalog (s3:GetObject on catalog/*)."
   }
   assert {
     condition = alltrue([
@@ -220,6 +230,7 @@ run "sagemaker_batch_extra_buckets" {
       ]) == toset([
       "arn:aws:s3:::acme-dev-kfp-artifacts-111122223333/artifacts/alpha/*",
       "arn:aws:s3:::acme-dev-kfp-artifacts-111122223333/v2/artifacts/alpha/*",
+      "arn:aws:s3:::acme-dev-kfp-artifacts-111122223333/catalog/*",
       "arn:aws:s3:::acme-drive-logs/camera/*",
       "arn:aws:s3:::acme-alpha-datasets/*",
     ])
