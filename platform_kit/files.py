@@ -1,7 +1,9 @@
-"""Writing generated files: atomically, and only when the content changed (so a re-run touches nothing)."""
+"""Files the kit writes: generated ones atomically and only when changed (so a re-run touches nothing), and locks."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -15,3 +17,21 @@ def write_if_changed(path: Path, text: str) -> bool:
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
     return True
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: Path) -> Iterator[None]:
+    """Wait for, then hold, an exclusive lock on ``path`` (created if missing) among processes on
+    this machine; released when the block ends or the process dies. No-op where there is no flock."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

@@ -57,6 +57,15 @@ def token_from(environ: dict[str, str]) -> str:
     return token
 
 
+def endpoint(env_cfg: Any, kfp_url: str | None, ca_bundle: Path | None, environ: dict[str, str]) -> tuple[str, str]:
+    """The API URL and token for a command's ``--kfp-url``, ``--ca-bundle`` and environment;
+    BadInput (before any call) for a bad URL, a missing CA file or no ``KFP_TOKEN``."""
+    url = check_url(kfp_url) if kfp_url else default_url(env_cfg)
+    if ca_bundle is not None and not ca_bundle.is_file():
+        raise BadInput(f"--ca-bundle {ca_bundle}: no such file")
+    return url, token_from(environ)
+
+
 def connect(url: str, token: str, *, namespace: str, ca_bundle: Path | None = None) -> Any:
     """A ``kfp.Client`` for ``url`` with ``token``; ``ca_bundle`` verifies the gateway's certificate.
 
@@ -117,7 +126,12 @@ class Caller:
     sleep: Callable[[float], None] = pause
     attempts: int = MAX_ATTEMPTS
 
-    def __call__(self, what: str, action: Callable[[], T], namespace: str | None = None) -> T:
+    def __call__(
+        self, what: str, action: Callable[[], T], namespace: str | None = None, *, replayable: bool = True
+    ) -> T:
+        """``replayable=False`` for a call the server does not deduplicate (creating a recurring
+        run): a 5xx may come after the server did it, so only 429 (refused before any work) is
+        tried again."""
         from kfp_server_api.exceptions import ApiException
         from urllib3.exceptions import HTTPError as TransportError
 
@@ -129,7 +143,8 @@ class Caller:
                     return action()
             except ApiException as exc:
                 status = exc.status or 0
-                if status in RETRYABLE_STATUS and attempt < self.attempts:
+                retryable = RETRYABLE_STATUS if replayable else frozenset({429})
+                if status in retryable and attempt < self.attempts:
                     self.sleep(delay)
                     delay = min(MAX_DELAY, delay * 2)
                     continue
@@ -155,6 +170,3 @@ def all_pages(call: Callable[[str], Any], field_name: str) -> list[Any]:
         token = page.next_page_token or ""
         if not token:
             return items
-
-
-# --- the deploy ---------------------------------------------------------------------------------

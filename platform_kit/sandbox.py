@@ -21,7 +21,6 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +41,9 @@ MOTO_CONFIG: dict[str, Any] = {"batch": {"use_docker": False}}
 MOTO_ENV = {"MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
 
 SERVER_MODULE = "platform_kit.sandbox_server"
+# What a sandbox started by an earlier kit runs (plain moto): still ours to reuse and to stop, so
+# an upgrade never leaves the old server, with every applied resource in it, running unowned.
+_EARLIER_SERVER_MODULES = ("moto.server",)
 
 _SPAWN_ATTEMPTS = 3  # a free port can be taken by someone else between choosing it and binding it
 _POLL_INTERVAL = 0.05
@@ -154,7 +156,9 @@ def is_ours(info: SandboxInfo) -> bool:
     if not _alive(info.pid):
         return False
     args = _cmdline(info.pid)
-    return args is not None and SERVER_MODULE in args and str(info.port) in args
+    if args is None or str(info.port) not in args:
+        return False
+    return any(module in args for module in (SERVER_MODULE, *_EARLIER_SERVER_MODULES))
 
 
 def answers(url: str, *, timeout: float = 1.0, ca_bundle: Path | None = None) -> bool:
@@ -201,20 +205,11 @@ def _write_state(state_dir: Path, info: SandboxInfo) -> None:
     os.replace(tmp, path)
 
 
-@contextlib.contextmanager
-def _locked(state_dir: Path) -> Iterator[None]:
+def _locked(state_dir: Path) -> contextlib.AbstractContextManager[None]:
     """Serialise start/stop on one state dir, so two concurrent starts spawn one server."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not POSIX
-        yield
-        return
-    with open(state_dir / LOCK_FILE, "a+b") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    from platform_kit.files import exclusive_lock
+
+    return exclusive_lock(state_dir / LOCK_FILE)
 
 
 def _free_port() -> int:

@@ -98,11 +98,12 @@ class RetryGuard:
             self.log(f"retry guard: attempt {attempt} of {what} is the first this server saw")
         try:
             answer = self._run(environ)
+            # Recorded before the waiters wake, so a resend waiting on this call finds the answer.
+            call.answer = answer if len(answer.body) <= LARGEST_REMEMBERED_BODY else None
         finally:
             call.done.set()
         if answer.status.startswith("5"):
             self.log(f"retry guard: {what} answered {answer.status}")
-        call.answer = answer if len(answer.body) <= LARGEST_REMEMBERED_BODY else None
         start_response(answer.status, answer.headers)
         return [answer.body]
 

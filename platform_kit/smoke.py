@@ -300,7 +300,8 @@ def run_for_team(
 
 
 def _pull_request(infra: Any, text: str, environ: dict[str, str]) -> PullRequest:
-    """``--pr``'s pull request, checked against platform.yaml's ``github`` block (BadInput when absent)."""
+    """``--pr``'s pull request; CI mode needs platform.yaml's ``github`` block for the token
+    (BadInput when it is absent). The PR may be in any repository the token can comment on."""
     github = infra.loaded.platform.github
     if github is None:
         raise BadInput(

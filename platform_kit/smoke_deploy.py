@@ -250,9 +250,21 @@ def deploy(
     return result
 
 
+def _pipeline_id(client: Any) -> str | None:
+    """The shared pipeline's id; two pipelines of that name (made by hand) is one clear error."""
+    try:
+        return client.get_pipeline_id(PIPELINE_NAME)
+    except ValueError:  # kfp.Client's answer to more than one match
+        raise kfp_api.KfpCallFailed(
+            f"find pipeline {PIPELINE_NAME}: more than one pipeline is named {PIPELINE_NAME}",
+            409,
+            "keep one: delete the others (and their versions) in the Kubeflow Pipelines UI, then deploy again",
+        ) from None
+
+
 def _ensure_pipeline(client: Any, call: kfp_api.Caller, result: DeployResult, package: Path, dry_run: bool) -> None:
     """The shared pipeline and the version named by the content hash: found, or made (not in a dry run)."""
-    pipeline_id = call(f"find pipeline {PIPELINE_NAME}", lambda: client.get_pipeline_id(PIPELINE_NAME))
+    pipeline_id = call(f"find pipeline {PIPELINE_NAME}", lambda: _pipeline_id(client))
     if pipeline_id is None and dry_run:
         result.pipeline, result.version_status = "would create", "would upload"
         return
@@ -271,7 +283,7 @@ def _ensure_pipeline(client: Any, call: kfp_api.Caller, result: DeployResult, pa
         except kfp_api.KfpCallFailed as exc:
             if exc.status != 409:  # 409: another deploy made it meanwhile
                 raise
-            pipeline_id = call(f"find pipeline {PIPELINE_NAME}", lambda: client.get_pipeline_id(PIPELINE_NAME))
+            pipeline_id = call(f"find pipeline {PIPELINE_NAME}", lambda: _pipeline_id(client))
     result.pipeline_id = pipeline_id
 
     def find_version() -> Any:
@@ -340,6 +352,10 @@ def _matches(recurring: Any, version_id: str, arguments: dict[str, Any], schedul
     )
 
 
+def _created(recurring: Any) -> float:
+    return recurring.created_at.timestamp() if recurring.created_at else 0.0
+
+
 def _paused(recurring: Any) -> bool:
     return recurring.mode == "DISABLE" or recurring.status == "DISABLED"
 
@@ -382,12 +398,14 @@ def _ensure_team(
                 page_token=token,
                 page_size=PAGE_SIZE,
                 filter=_equals("display_name", RECURRING_RUN_NAME),
+                sort_by="created_at",
             ),
             "recurring_runs",
         ),
         namespace,
     )
-    existing = [r for r in existing if r.display_name == RECURRING_RUN_NAME]
+    # Oldest first, so existing[-1] is the newest (whose pause carries over).
+    existing = sorted((r for r in existing if r.display_name == RECURRING_RUN_NAME), key=_created)
     keep = next((r for r in existing if _matches(r, result.version_id, arguments, result.schedule)), None)
     if keep is not None:
         team.recurring_run, team.recurring_run_id, team.paused = "unchanged", keep.recurring_run_id, _paused(keep)
@@ -412,6 +430,7 @@ def _ensure_team(
                 enabled=not team.paused,
             ),
             namespace,
+            replayable=False,  # KFP does not deduplicate it: a retried create could schedule twice
         )
         team.recurring_run = "replaced" if existing else "created"
         team.recurring_run_id = created.recurring_run_id

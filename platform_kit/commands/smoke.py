@@ -117,7 +117,7 @@ def deploy(
     gateway's m2m RequestAuthentication accepts). Safe to re-run: what already matches is left alone."""
     from platform_kit import kfp_api, smoke_deploy
     from platform_kit.config import load_platform
-    from platform_kit.errors import BadInput, OperationFailed
+    from platform_kit.errors import OperationFailed
     from platform_kit.infra import Infra
 
     settings = context.resolve(env=env, config_dir=config_dir, output=output, debug=debug)
@@ -127,10 +127,7 @@ def deploy(
     # Every input is checked before the first call to anything.
     names = smoke_deploy.select_teams(loaded, settings.env, team or [], all_teams)
     cron = smoke_deploy.check_schedule(schedule)
-    url = kfp_api.check_url(kfp_url) if kfp_url else kfp_api.default_url(env_cfg)
-    if ca_bundle is not None and not ca_bundle.is_file():
-        raise BadInput(f"--ca-bundle {ca_bundle}: no such file")
-    token = kfp_api.token_from(dict(os.environ))
+    url, token = kfp_api.endpoint(env_cfg, kfp_url, ca_bundle, dict(os.environ))
     infra = Infra(settings, loaded, settings.env)
     client = kfp_api.connect(url, token, namespace=names[0], ca_bundle=ca_bundle)
     if not settings.json:

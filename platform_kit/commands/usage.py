@@ -39,7 +39,7 @@ def command(
     from platform_kit import kfp_api, naming, usage
     from platform_kit.catalog.registry import COMPONENTS
     from platform_kit.config import load_platform
-    from platform_kit.errors import BadInput
+    from platform_kit.errors import BadInput, OperationFailed
     from platform_kit.files import write_if_changed
 
     settings = context.resolve(env=env, config_dir=config_dir, output=output, debug=debug)
@@ -47,10 +47,9 @@ def command(
     loaded = load_platform(settings.config_dir)
     environment = loaded.env(settings.env)
     assert settings.env is not None
-    url = kfp_api.check_url(kfp_url) if kfp_url else kfp_api.default_url(environment)
-    if ca_bundle is not None and not ca_bundle.is_file():
-        raise BadInput(f"--ca-bundle {ca_bundle}: no such file")
-    token = kfp_api.token_from(dict(os.environ))
+    url, token = kfp_api.endpoint(environment, kfp_url, ca_bundle, dict(os.environ))
+    if html is not None and html.is_dir():
+        raise BadInput(f"--html {html}: is a folder; give the page's file name")
     teams = sorted(t.name for t in loaded.teams_in(settings.env) if t.active_in(settings.env))
     namespaces = {team: naming.team_namespace(team) for team in teams}
 
@@ -70,7 +69,10 @@ def command(
     if html is not None:
         from platform_kit.usage_html import render_page
 
-        write_if_changed(html, render_page(figures, kfp_url=url))
+        try:
+            write_if_changed(html, render_page(figures, kfp_url=url))
+        except OSError as exc:
+            raise OperationFailed(f"--html {html}: could not write the page: {exc.strerror or exc}") from None
         page = html
     if settings.json:
         data = figures.as_dict()

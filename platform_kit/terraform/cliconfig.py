@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Literal
 
 from platform_kit.errors import BadInput
+from platform_kit.files import exclusive_lock
 
 MIRROR_ENV = "PLATFORM_TF_PLUGIN_MIRROR"
 REGISTRY = "registry.terraform.io"
@@ -124,18 +125,8 @@ def plugin_cache_lock(cache: Path | None = None) -> Iterator[None]:
     once, parallel CI plans, test workers) therefore queue on an exclusive lock file in the cache.
     """
     cache = cache or default_plugin_cache_dir()
-    cache.mkdir(parents=True, exist_ok=True)
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not POSIX
+    with exclusive_lock(cache / ".platform-kit-init.lock"):
         yield
-        return
-    with open(cache / ".platform-kit-init.lock", "a+b") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def is_packed(mirror: Path) -> bool:

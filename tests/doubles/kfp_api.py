@@ -233,6 +233,11 @@ class KfpApiDouble(BackgroundServer):
 
     # -- seeding (no request, not logged) ----------------------------------------------------------
 
+    def seed_pipeline(self, name: str, namespace: str = "") -> str:
+        """A pipeline made outside the kit (no version), even one whose name is taken; returns its id."""
+        with self._lock:
+            return self._new_pipeline(name, namespace, "", dt.datetime.now(dt.UTC))["pipeline_id"]
+
     def seed_run(
         self,
         namespace: str,

@@ -163,6 +163,56 @@ def test_stop_when_not_running_is_harmless(tmp_path: Path) -> None:
     assert sandbox.status(tmp_path / "empty") is None
 
 
+def test_a_sandbox_an_earlier_kit_started_is_reused_and_stopped(state_dir: Path) -> None:
+    """Earlier kits ran plain ``python -m moto.server``; after an upgrade that server (holding every
+    applied resource) is still the sandbox: reused by start, ended by stop, never orphaned."""
+    from platform_kit import sandbox_tls
+
+    state_dir.mkdir(parents=True)
+    tls = sandbox_tls.ensure(state_dir)
+    port = sandbox._free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "moto.server",
+            "-H",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-c",
+            str(tls.cert),
+            "-k",
+            str(tls.key),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        endpoint = f"https://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while not sandbox.answers(endpoint, ca_bundle=tls.ca):
+            assert time.monotonic() < deadline and server.poll() is None, "moto.server did not start"
+            time.sleep(0.1)
+        record = {
+            "endpoint": endpoint,
+            "port": port,
+            "pid": server.pid,
+            "started_at": "2026-01-01T00:00:00+00:00",
+            "log": str(state_dir / "sandbox.log"),
+            "ca_bundle": str(tls.ca),
+        }
+        (state_dir / "sandbox.json").write_text(json.dumps(record))
+
+        assert sandbox.start(state_dir).pid == server.pid
+        assert sandbox.stop(state_dir) is True
+        server.wait(timeout=10)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+
+
 def test_start_replaces_a_record_with_a_dead_pid(state_dir: Path) -> None:
     gone = subprocess.Popen(["true"])
     gone.wait()

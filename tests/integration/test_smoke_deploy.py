@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import kfp
 import pytest
@@ -14,7 +15,7 @@ from platform_kit import smoke
 pytestmark = pytest.mark.filterwarnings("ignore:This client only works with Kubeflow Pipeline:FutureWarning")
 
 ENV = "sandbox"
-TEAMS = ("perception", "planning")  # every team of the example config, both active in the sandbox
+TEAMS = ("perception", "planning")  # the example config's teams, both active in the sandbox
 
 
 @pytest.fixture(scope="module")
@@ -40,10 +41,17 @@ def waits(monkeypatch) -> list[float]:
 
 
 @pytest.fixture()
-def deploy(cli, world, kfp_api, waits, monkeypatch):
+def deploy(cli, world, kfp_api, waits, monkeypatch, tmp_path):
     infra, _ = world
-    config = infra.loaded.config_dir
-    monkeypatch.chdir(config.parent)
+    # The world's config gains teams from other modules (onboarding tests); --all here means the
+    # example's two teams, so the command reads a copy holding just those, over the world's state.
+    config = tmp_path / "platform"
+    shutil.copytree(infra.loaded.config_dir, config, ignore=shutil.ignore_patterns("teams"))
+    (config / "teams").mkdir()
+    for team in TEAMS:
+        shutil.copy(infra.loaded.config_dir / "teams" / f"{team}.yaml", config / "teams")
+    monkeypatch.setenv("PLATFORM_STATE_DIR", str(infra.settings.state_dir))
+    monkeypatch.chdir(infra.loaded.config_dir.parent)
     monkeypatch.setenv("KFP_TOKEN", kfp_api.token)
 
     def run(*args: str, url: str | None = None):
@@ -148,17 +156,17 @@ def test_a_run_stopped_between_create_and_delete_is_finished_by_the_next(deploy,
 
 
 def test_one_team_failing_does_not_stop_the_others(deploy, kfp_api, waits) -> None:
-    kfp_api.fail(503, operation="CreateRecurringRun", namespace="perception", times=None)
+    kfp_api.fail(503, operation="CreateExperiment", namespace="perception", times=None)
     kfp_api.fail(503, operation="CreateExperiment", namespace="planning", times=1)  # passes on a retry
     code, out, err = deploy("--all")
     assert code == 1 and "FAILED: team perception" in out
     error = [line for line in err.splitlines() if line.startswith("Error:")]
     assert error == [
-        "Error: team perception: create recurring run platform-health in perception: 503 injected by "
+        "Error: team perception: create experiment platform-health in perception: 503 injected by "
         "KfpApiDouble.fail(): 503 (after 5 attempts)"
     ]
     assert _recurring(kfp_api, "perception") == [] and len(_recurring(kfp_api, "planning")) == 1
-    attempts = [c for c in kfp_api.calls if c.operation == "CreateRecurringRun" and c.namespace == "perception"]
+    attempts = [c for c in kfp_api.calls if c.operation == "CreateExperiment" and c.namespace == "perception"]
     assert len(attempts) == kfp_calls.MAX_ATTEMPTS
     assert waits == [0.5, 1.0, 2.0, 4.0, 0.5]  # perception's four retries, then planning's one
     kfp_api.clear_faults()
@@ -187,6 +195,29 @@ def test_a_dry_run_reads_and_changes_nothing(deploy, kfp_api) -> None:
     kfp_api.clear_calls()
     deploy("--all", "--dry-run")
     assert kfp_api.mutations() == [] and kfp_api.calls
+
+
+def test_a_recurring_run_create_that_fails_with_5xx_is_not_sent_again(deploy, kfp_api, waits) -> None:
+    """KFP does not deduplicate recurring runs: a 5xx may come after it made one, so a retry could
+    schedule the team twice. The create is sent once; a 429 (refused before any work) is retried."""
+    kfp_api.fail(502, operation="CreateRecurringRun", namespace="perception", times=1)
+    kfp_api.fail(429, operation="CreateRecurringRun", namespace="planning", times=1)
+    code, _, err = deploy("--all")
+    assert code == 1 and "create recurring run platform-health in perception: 502" in err
+    sent = [c.namespace for c in kfp_api.calls if c.operation == "CreateRecurringRun"]
+    assert sent.count("perception") == 1 and sent.count("planning") == 2
+    kfp_api.clear_faults()
+    assert deploy("--all")[0] == 0
+    assert len(_recurring(kfp_api, "perception")) == 1 and len(_recurring(kfp_api, "planning")) == 1
+
+
+def test_two_pipelines_of_the_same_name_are_one_clear_error(deploy, kfp_api) -> None:
+    kfp_api.seed_pipeline("platform-health")
+    kfp_api.seed_pipeline("platform-health")
+    code, _, err = deploy("--all")
+    assert code == 1
+    assert "find pipeline platform-health: more than one pipeline is named platform-health" in err
+    assert "Traceback" not in err and kfp_api.mutations() == []
 
 
 @pytest.mark.parametrize(
@@ -218,7 +249,16 @@ def test_a_team_not_in_the_environment_is_refused(cli, world, kfp_api, monkeypat
     infra, _ = world
     monkeypatch.setenv("KFP_TOKEN", kfp_api.token)
     code, _, err = cli(
-        "smoke", "deploy", "--team", "planning", "--env", "prod", "--config-dir", str(infra.loaded.config_dir)
+        "smoke",
+        "deploy",
+        "--team",
+        "planning",
+        "--env",
+        "prod",
+        "--config-dir",
+        str(infra.loaded.config_dir),
+        "--kfp-url",
+        kfp_api.url,
     )
     assert code == 2 and "--team planning: the team is not in environment 'prod'" in err, err
     assert kfp_api.calls == []

@@ -351,3 +351,31 @@ def test_first_inits_at_once_share_an_empty_plugin_cache(tmp_path: Path, monkeyp
     assert cache.is_relative_to(tmp_path) and list(cache.glob("registry.terraform.io/hashicorp/aws/*/*"))
     for tf in stacks:
         assert list((tf.workdir / PROVIDER_DIR).glob("*/*")), f"{tf.workdir}: no provider installed"
+
+
+def test_init_holds_the_plugin_cache_lock_while_terraform_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import fcntl
+
+    from platform_kit.terraform import cliconfig
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    (tmp_path / "stack").mkdir()
+    (tmp_path / "stack" / "main.tf").write_text(BACKEND_ONLY_TF.replace('  backend "s3" {}\n', ""))
+    tf = Terraform(tmp_path / "stack", state_dir=tmp_path / "state")
+    held: list[bool] = []
+    real_run = Terraform._run
+
+    def run_and_probe(self, command, *args, **options):
+        with open(cliconfig.default_plugin_cache_dir() / ".platform-kit-init.lock", "a+b") as other:
+            try:
+                fcntl.flock(other.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                held.append(True)
+            else:
+                held.append(False)
+                fcntl.flock(other.fileno(), fcntl.LOCK_UN)
+        return real_run(self, command, *args, **options)
+
+    monkeypatch.setattr(Terraform, "_run", run_and_probe)
+    tf.init()
+    assert held == [True], "terraform init ran without holding the plugin cache lock"

@@ -7,6 +7,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import kfp
 import pytest
 from doubles.kfp_api import KfpApiDouble
 
@@ -43,8 +44,10 @@ def seed(double: KfpApiDouble) -> None:
 
 
 @pytest.fixture()
-def kfp_api(monkeypatch: pytest.MonkeyPatch):
+def kfp_api(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     monkeypatch.setattr(kfp_calls, "pause", lambda seconds: None)  # retries without the waits
+    # The client would read (and send) the developer's saved KFP context; this test has its own.
+    monkeypatch.setattr(kfp.Client, "_LOCAL_KFP_CONTEXT", str(tmp_path / "kfp-context.json"))
     with KfpApiDouble(token="usage-test-token", prefix="/pipeline") as double:
         seed(double)
         monkeypatch.setenv("KFP_TOKEN", double.token)
@@ -199,14 +202,27 @@ def test_a_refused_token_is_one_line(cli, example_config: Path, kfp_api: KfpApiD
     assert code == 1 and json.loads(out)["error"].startswith("list runs in perception: 401 ")
 
 
-def test_an_unreachable_api_is_one_line(cli, example_config: Path, monkeypatch) -> None:
+def test_an_unreachable_api_is_one_line(cli, example_config: Path, monkeypatch, tmp_path: Path) -> None:
+    import socket
+
     monkeypatch.setenv("KFP_TOKEN", "t")
-    with KfpApiDouble() as double:
-        url = double.url  # a port nothing listens on once the double stops
-    code, _, err = cli("usage", "--env", "dev", "--config-dir", str(example_config), "--kfp-url", url)
+    monkeypatch.setattr(kfp_calls, "pause", lambda seconds: None)
+    monkeypatch.setattr(kfp.Client, "_LOCAL_KFP_CONTEXT", str(tmp_path / "kfp-context.json"))
+    with socket.socket() as held:  # bound, never listening: the port stays ours and refuses connections
+        held.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{held.getsockname()[1]}/pipeline"
+        code, _, err = cli("usage", "--env", "dev", "--config-dir", str(example_config), "--kfp-url", url)
     assert code == 1
     error = [line for line in err.splitlines() if line.startswith("Error:")]
     assert len(error) == 1 and f"cannot reach {url}" in error[0]
+
+
+def test_a_page_that_cannot_be_written_is_one_line(cli, example_config: Path, kfp_api: KfpApiDouble) -> None:
+    code, _, err = run_usage(cli, example_config, kfp_api, "--html", "/proc/no-such-dir/usage.html")
+    assert code == 1 and "Traceback" not in err
+    assert [line for line in err.splitlines() if line.startswith("Error:")] == [
+        "Error: --html /proc/no-such-dir/usage.html: could not write the page: No such file or directory"
+    ]
 
 
 def test_a_deleted_pipeline_falls_back_to_the_run_names(cli, example_config: Path, kfp_api: KfpApiDouble) -> None:

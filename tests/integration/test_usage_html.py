@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 
+import kfp
 import pytest
 from doubles.kfp_api import KfpApiDouble
 
@@ -179,6 +180,7 @@ def page(cli, example_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPa
             created = now - timedelta(days=days)
             double.seed_run(namespace, pipeline, state, created, created + timedelta(minutes=5), tasks)
         monkeypatch.setenv("KFP_TOKEN", double.token)
+        monkeypatch.setattr(kfp.Client, "_LOCAL_KFP_CONTEXT", str(tmp_path / "kfp-context.json"))
         code, _, err = cli(
             "usage", "--env", "dev", "--config-dir", str(example_config), "--kfp-url", double.url, "--html", str(target)
         )

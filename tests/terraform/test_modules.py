@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 from pathlib import Path
@@ -25,14 +26,17 @@ def tf_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 
 def _tf(args: list[str], cwd: Path, env: dict[str, str], data_dir: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(terraform_path()), *args, "-no-color"],
-        cwd=cwd,
-        env={**env, "TF_DATA_DIR": str(data_dir)},
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    # init fills the shared plugin cache, which other workers' inits use too: one at a time.
+    lock = cliconfig.plugin_cache_lock() if args[0] == "init" else contextlib.nullcontext()
+    with lock:
+        return subprocess.run(
+            [str(terraform_path()), *args, "-no-color"],
+            cwd=cwd,
+            env={**env, "TF_DATA_DIR": str(data_dir)},
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
 
 
 def test_everything_is_formatted(tf_env: dict[str, str]) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import threading
-import time
 from typing import Any
 
 from platform_kit.sandbox_server import REMEMBERED_CALLS, RetryGuard
@@ -13,10 +12,11 @@ from platform_kit.sandbox_server import REMEMBERED_CALLS, RetryGuard
 class CountingApp:
     """A WSGI app that counts the calls it runs and answers with the count (or a chosen status)."""
 
-    def __init__(self, status: str = "200 OK", delay: float = 0.0) -> None:
+    def __init__(self, status: str = "200 OK", hold: threading.Event | None = None) -> None:
         self.calls = 0
         self.status = status
-        self.delay = delay
+        self.hold = hold  # when set, each call waits for it (a first attempt still running)
+        self.running = threading.Event()
         self.bodies: list[bytes] = []
         self._lock = threading.Lock()
 
@@ -25,7 +25,9 @@ class CountingApp:
             self.calls += 1
             number = self.calls
         self.bodies.append(environ["wsgi.input"].read())
-        time.sleep(self.delay)
+        self.running.set()
+        if self.hold is not None:
+            assert self.hold.wait(10), "the test never released the call"
         start_response(self.status, [("Content-Type", "text/plain")])
         return [f"call {number}".encode()]
 
@@ -94,16 +96,21 @@ def test_reads_and_calls_without_an_invocation_id_pass_straight_through() -> Non
 
 
 def test_a_retry_that_arrives_while_the_first_attempt_runs_waits_for_its_answer() -> None:
-    app = CountingApp(delay=0.3)
+    release = threading.Event()
+    app = CountingApp(hold=release)
     guard = RetryGuard(app, lambda line: None)
     results: list[tuple[str, bytes]] = []
     first = threading.Thread(target=lambda: results.append(_call(guard, _environ("inv-1"))))
     first.start()
-    time.sleep(0.1)  # the first attempt is inside the application now
-    retried = _call(guard, _environ("inv-1", attempt=2))
-    first.join()
+    assert app.running.wait(10)  # the first attempt is inside the application now
+    retried: list[tuple[str, bytes]] = []
+    second = threading.Thread(target=lambda: retried.append(_call(guard, _environ("inv-1", attempt=2))))
+    second.start()
+    release.set()
+    first.join(10)
+    second.join(10)
     assert app.calls == 1
-    assert retried == results[0] == ("200 OK", b"call 1")
+    assert retried == results == [("200 OK", b"call 1")]
 
 
 def test_only_the_most_recent_calls_are_remembered() -> None:
