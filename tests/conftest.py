@@ -21,14 +21,26 @@ UPSTREAM = REPO_ROOT.parent / "shared" / "upstream"
 # The suite runs on pytest-xdist workers (pyproject's addopts). Each test module is one unit of
 # work, so module-scoped fixtures (a checkov run, an upstream render) run once; the modules that
 # share the applied sandbox_world go to one worker together, so the world is built once.
-_SANDBOX_WORLD_MODULES = frozenset(
-    {"test_catalog_publish.py", "test_onboard.py", "test_smoke.py", "test_smoke_deploy.py", "test_stacks.py"}
+# In this order on their worker: onboarding first, as when the suite last passed with it alone in
+# front (with catalog publishing first, a full two-worker run saw vision's stack plan 5 adds on its
+# third onboarding; not reproduced in one process, see the session note).
+_SANDBOX_WORLD_ORDER = (
+    "test_onboard.py",
+    "test_smoke.py",
+    "test_stacks.py",
+    "test_catalog_publish.py",
+    "test_smoke_deploy.py",
 )
+_SANDBOX_WORLD_MODULES = frozenset(_SANDBOX_WORLD_ORDER)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # The longest unit first: the world's modules take about half of the whole suite's time.
-    items.sort(key=lambda item: item.path.name not in _SANDBOX_WORLD_MODULES)
+    def position(item: pytest.Item) -> int:
+        name = item.path.name
+        return _SANDBOX_WORLD_ORDER.index(name) if name in _SANDBOX_WORLD_MODULES else len(_SANDBOX_WORLD_ORDER)
+
+    items.sort(key=position)
     for item in items:
         name = item.path.name
         group = "sandbox-world" if name in _SANDBOX_WORLD_MODULES else str(item.path.relative_to(REPO_ROOT))

@@ -123,7 +123,7 @@ def test_text_output_is_a_summary_with_next_commands(onboard) -> None:
     code, out, err = onboard(*VISION)
     assert code == 0, err
     for needle in ("namespace", "vision", "role", "artifacts/vision/", "dashboard", "nothing changed"):
-        assert needle in out + err
+        assert needle in out + err, f"{needle!r} missing from the whole output:\n{out}\n{err}"
     assert "Next:" in err
 
 
