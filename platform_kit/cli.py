@@ -25,6 +25,7 @@ from platform_kit.commands import (
     smoke,
     teams,
     transfer,
+    upgrade,
     usage,
     validate,
 )
@@ -70,6 +71,7 @@ app.command("doctor", rich_help_panel="Environment")(doctor.command)
 app.add_typer(sandbox.app, name="sandbox", rich_help_panel="Environment")
 app.command("bootstrap", rich_help_panel="Infrastructure")(bootstrap.command)
 app.add_typer(infra.app, name="infra", rich_help_panel="Infrastructure")
+app.add_typer(upgrade.app, name="upgrade", rich_help_panel="Infrastructure")
 app.command("render", rich_help_panel="Cluster")(render.command)
 app.command("onboard-team", rich_help_panel="Teams")(onboard.command)
 app.command("offboard-team", rich_help_panel="Teams")(offboard.command)

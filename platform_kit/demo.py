@@ -136,11 +136,29 @@ def run(config_dir: Path, renders: list | None = None) -> list[StepResult]:
 
     _step(results, "render Kubeflow (enterprise login, S3 via IRSA) and team objects", render)
 
+    def runtime_image() -> str:
+        from platform_kit.catalog import images
+        from platform_kit.catalog import runtime_image as runtime
+        from platform_kit.infra import Infra
+
+        assert loaded is not None
+        result = runtime.ensure_image(
+            settings.project_dir / runtime.DEFAULT_OUT,
+            base_image=images.base_image(loaded, ENV),
+            registry=runtime.registry_for(Infra(settings, loaded, ENV)),
+            dry_run=True,  # no container engine runs here; the context is ready for one that does
+        )
+        where = "already in the sandbox's ECR" if result.action == "unchanged" else "not built here (no engine)"
+        return f"{result.reference}: {where}; context in {runtime.DEFAULT_OUT}/{result.tag}"
+
+    _step(results, "the catalog's runtime image (content-tagged build context)", runtime_image)
+
     def catalog() -> str:
         from platform_kit.catalog import images
         from platform_kit.catalog.build import build_catalog
 
-        index = build_catalog(settings.project_dir / "build" / "catalog", images.RUNTIME_IMAGE)
+        assert loaded is not None
+        index = build_catalog(settings.project_dir / "build" / "catalog", images.for_environment(loaded, ENV))
         kinds = [entry.kind for entry in index.entries]
         written = "no changes" if index.unchanged else f"{len(index.written)} file(s) written"
         return (

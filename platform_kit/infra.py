@@ -341,10 +341,15 @@ class Infra:
                 raise
             tf, inputs = self._prepare(stack, force_init=True)
             result = tf.plan(workdir / "plan.tfplan", var_files=[inputs], destroy=destroy)
+        if not result.has_changes:
+            # Exit code 0: nothing to add, change, destroy or output. `terraform show -json` would
+            # cost a provider start for an empty answer; a plan.json left by an earlier plan goes.
+            (workdir / "plan.json").unlink(missing_ok=True)
+            return summarise(stack, self.env_name, result.plan_file, {})
         plan_json = tf.show_json(result.plan_file)
         write_if_changed(workdir / "plan.json", json.dumps(plan_json, indent=1, sort_keys=True))
         report = summarise(stack, self.env_name, result.plan_file, plan_json)
-        report.has_changes = report.has_changes or result.has_changes
+        report.has_changes = True
         return report
 
     def import_resources(self, stack: Stack, pairs: list[tuple[str, str]]) -> None:

@@ -111,10 +111,11 @@ def _run_checkov(directory: Path, framework: str, cwd: Path | None = None) -> li
     return document if isinstance(document, list) else [document]
 
 
-def scan(directory: Path) -> PolicyReport:
-    """checkov over the Terraform in ``directory`` (offline: no guideline download)."""
+def scan(directory: Path, framework: str = "terraform") -> PolicyReport:
+    """checkov over the Terraform (or, with ``framework="dockerfile"``, the Dockerfiles) in ``directory``
+    (offline: no guideline download)."""
     report = PolicyReport(0, 0, 0, 0, "")
-    for doc in _run_checkov(directory, "terraform"):
+    for doc in _run_checkov(directory, framework):
         summary = doc.get("summary", {})
         report.passed += summary.get("passed", 0)
         report.failed += summary.get("failed", 0)

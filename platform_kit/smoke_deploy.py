@@ -212,7 +212,7 @@ def deploy(
 
     names = select_teams(infra.loaded, infra.env_name, teams, all_teams)
     schedule = check_schedule(schedule)
-    image = images.pinned(image or images.RUNTIME_IMAGE, what="--image")
+    image = images.pinned(image or images.for_environment(infra.loaded, infra.env_name), what="--image")
     url = kfp_url or kfp_api.default_url(infra.env)
     call = kfp_api.Caller(url, sleep=sleep or kfp_api.pause)
 

@@ -18,33 +18,13 @@ EXAMPLE_CONFIG = REPO_ROOT / "platform"
 UPSTREAM = REPO_ROOT.parent / "shared" / "upstream"
 
 
-# The suite runs on pytest-xdist workers (pyproject's addopts). Each test module is one unit of
-# work, so module-scoped fixtures (a checkov run, an upstream render) run once; the modules that
-# share the applied sandbox_world go to one worker together, so the world is built once.
-# In this order on their worker: onboarding first, as when the suite last passed with it alone in
-# front (with catalog publishing first, a full two-worker run saw vision's stack plan 5 adds on its
-# third onboarding; not reproduced in one process, see the session note).
-_SANDBOX_WORLD_ORDER = (
-    "test_onboard.py",
-    "test_smoke.py",
-    "test_stacks.py",
-    "test_catalog_publish.py",
-    "test_smoke_deploy.py",
-)
-_SANDBOX_WORLD_MODULES = frozenset(_SANDBOX_WORLD_ORDER)
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # The longest unit first: the world's modules take about half of the whole suite's time.
-    def position(item: pytest.Item) -> int:
-        name = item.path.name
-        return _SANDBOX_WORLD_ORDER.index(name) if name in _SANDBOX_WORLD_MODULES else len(_SANDBOX_WORLD_ORDER)
-
-    items.sort(key=position)
-    for item in items:
-        name = item.path.name
-        group = "sandbox-world" if name in _SANDBOX_WORLD_MODULES else str(item.path.relative_to(REPO_ROOT))
-        item.add_marker(pytest.mark.xdist_group(group))
+# The suite runs on pytest-xdist workers with --dist loadscope (pyproject's addopts): each test module
+# is one unit of work, so module-scoped fixtures (a checkov run, an upstream render) run once, and the
+# biggest modules start first. Every worker that runs a module needing the applied sandbox_world
+# builds its own (session-scoped, so once per worker, in parallel). The onboarding tests are two
+# modules (test_onboard.py, test_offboard.py) so that the longest work splits over two workers.
+# (--dist loadgroup with xdist_group markers would be finer, but xdist 3.8 tags a node ID in a way
+# pytest 9.2 no longer reads, so every test was scheduled alone; loadscope needs no tagging.)
 
 
 @pytest.fixture(scope="session")
@@ -163,6 +143,33 @@ def sandbox_world(tmp_path_factory: pytest.TempPathFactory):
         yield infra, outputs
     finally:
         sandbox.stop(state)
+
+
+# --- the onboarding and offboarding tests (test_onboard.py, test_offboard.py) ------------------
+
+
+@pytest.fixture()
+def onboard(cli, sandbox_world, monkeypatch):
+    infra, _ = sandbox_world
+    config = infra.loaded.config_dir
+    monkeypatch.chdir(config.parent)
+
+    def run(*args: str):
+        return cli("onboard-team", *args, "--config-dir", str(config))
+
+    run.config = config
+    run.infra = infra
+    return run
+
+
+@pytest.fixture()
+def kube(tmp_path: Path, monkeypatch):
+    from doubles.kube_api import KubeApiDouble
+
+    with KubeApiDouble() as double:
+        double.profile_controller(delay_reads=2)
+        monkeypatch.setenv("KUBECONFIG", str(double.kubeconfig(tmp_path / "kubeconfig")))
+        yield double
 
 
 def moto_client(service: str, endpoint: str, ca_bundle: Path | str | None = None):

@@ -226,10 +226,10 @@ def interface_text(entries: list[CatalogEntry]) -> str:
 
 
 def current_interface() -> str:
-    """The golden text for the catalog as it is now (built for the default runtime image)."""
+    """The golden text for the catalog as it is now (built for the stand-in runtime image: it holds no image)."""
     from platform_kit.catalog import images
 
-    entries, _ = compile_catalog(images.RUNTIME_IMAGE)
+    entries, _ = compile_catalog(images.REFERENCE_IMAGE)
     return interface_text(entries)
 
 

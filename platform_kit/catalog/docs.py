@@ -110,7 +110,7 @@ def gather(components: Mapping[str, Callable[..., Any]] | None = None, image: st
     from platform_kit.catalog import build, images, registry
 
     components = registry.COMPONENTS if components is None else components
-    image = image or images.RUNTIME_IMAGE
+    image = image or images.REFERENCE_IMAGE
     entries, _ = build.compile_catalog(image, components=components, pipelines={})
     docs = []
     for entry in entries:
@@ -143,8 +143,8 @@ def _cell(text: str) -> str:
 def _image(image: str) -> str:
     from platform_kit.catalog import images
 
-    if image == images.RUNTIME_IMAGE:
-        return f"`{images.RUNTIME_REPOSITORY}:<kit version>` (the kit's runtime image)"
+    if image == images.REFERENCE_IMAGE:
+        return "the kit's runtime image (`platform catalog image`; tagged by its content)"
     return f"`{image}`"
 
 

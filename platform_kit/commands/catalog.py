@@ -25,8 +25,13 @@ def build_command(
     ] = None,
     image: Annotated[
         str | None,
-        typer.Option("--image", help="The pinned image every component runs in (default: the kit's runtime image)."),
+        typer.Option(
+            "--image",
+            help="The pinned image every component runs in (default: the kit's runtime image, in the "
+            "environment's catalog repository with --env).",
+        ),
     ] = None,
+    env: EnvOption = None,
     config_dir: ConfigDirOption = None,
     output: OutputOption = None,
     debug: DebugOption = False,
@@ -34,16 +39,22 @@ def build_command(
     """Compile every component and pipeline with the KFP compiler into OUT/<catalog version>/ with an index.json.
 
     Versions are content hashes, so the same catalog and image give the same folder; unchanged files are not
-    rewritten, and OUT/latest names the newest catalog version."""
+    rewritten, and OUT/latest names the newest catalog version. No AWS call, with or without --env."""
     from rich.markup import escape
     from rich.table import Table
 
     from platform_kit.catalog import images
     from platform_kit.catalog.build import LATEST, build_catalog
 
-    settings = context.resolve(config_dir=config_dir, output=output, debug=debug)
+    settings = context.resolve(env=env, config_dir=config_dir, output=output, debug=debug)
     target = out or settings.project_dir / DEFAULT_OUT
-    index = build_catalog(target, image or images.RUNTIME_IMAGE)
+    if image is None and settings.env is not None:
+        from platform_kit.config import load_platform
+
+        loaded = load_platform(settings.config_dir)
+        loaded.env(settings.env)
+        image = images.for_environment(loaded, settings.env)
+    index = build_catalog(target, image or images.runtime_image())
     if settings.json:
         console.emit_json(index.as_dict())
         return
@@ -64,6 +75,75 @@ def build_command(
         if e.kind == "pipeline"
     ]
     console.next_commands(*upload[:1], "platform catalog build --image REGISTRY/NAME:TAG  (for another image)")
+
+
+@app.command("image")
+def image_command(
+    engine: Annotated[
+        str | None,
+        typer.Option("--engine", help="Container engine: docker or podman (default: the first on PATH)."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Folder for build contexts (default: build/catalog-image beside platform/)."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Write the build context and check the registry; build nothing.")
+    ] = False,
+    env: EnvOption = None,
+    config_dir: ConfigDirOption = None,
+    output: OutputOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Build the catalog's runtime image and, with --env, push it to the environment's catalog repository.
+
+    The image holds the pinned libraries the components use and the kit's catalog runtime; its tag is a hash
+    of its build context. With --env, a tag already in the repository is not built again (ECR tags are
+    immutable), so running this again is free (with another registry, --env builds and pushes each time).
+    Needs docker or podman on PATH, except with --dry-run."""
+    from platform_kit.catalog import runtime_image as runtime
+
+    settings = context.resolve(env=env, config_dir=config_dir, output=output, debug=debug)
+    if engine is not None:
+        runtime.find_engine(engine)  # a wrong --engine is bad input, found before any AWS call
+    registry, base = None, runtime.DEFAULT_BASE_IMAGE
+    if settings.env is not None:
+        from platform_kit.catalog import images
+        from platform_kit.config import load_platform
+        from platform_kit.infra import Infra
+
+        loaded = load_platform(settings.config_dir)
+        loaded.env(settings.env)
+        base = images.base_image(loaded, settings.env)
+        registry = runtime.registry_for(Infra(settings, loaded, settings.env))
+    result = runtime.ensure_image(
+        out or settings.project_dir / runtime.DEFAULT_OUT,
+        base_image=base,
+        registry=registry,
+        engine_name=engine,
+        dry_run=dry_run,
+    )
+    if settings.json:
+        console.emit_json(result.as_dict())
+        return
+    for step in result.steps:
+        console.info(step)
+    said = {
+        "unchanged": "already in the registry; nothing built",
+        "pushed": f"built and pushed ({result.digest or 'digest not reported'})",
+        "built": "built (local image; --env pushes it to an environment's repository)",
+        "would push": "not in the registry; would be built and pushed (dry run)",
+        "would build": "would be built (dry run)",
+    }[result.action]
+    console.success(f"{result.reference}: {said}")
+    console.info(f"build context: {result.context_dir}")
+    env_flag = f" --env {settings.env}" if settings.env else ""
+    if result.action.startswith("would"):
+        console.next_commands(f"platform catalog image{env_flag}")
+    else:
+        console.next_commands(
+            f"platform catalog build{env_flag}", f"platform catalog publish{env_flag or ' --env ENV'}"
+        )
 
 
 @app.command("publish")
@@ -133,9 +213,13 @@ def publish_command(
         console.success(f"dry run: {sent} of {len(result.objects)} objects would be uploaded to {where}")
     else:
         console.success(f"{where}: uploaded {sent} of {len(result.objects)} objects")
-    others = [name for name in loaded.platform.environments if name != settings.env]
     from_flag = f" --from {source}" if source else ""
     if dry_run:
         console.next_commands(f"platform catalog publish --env {settings.env}{from_flag}")
     else:
-        console.next_commands(*(f"platform catalog publish --env {name}{from_flag}" for name in others[:2]))
+        # A build names one environment's runtime image: another environment gets its own build.
+        others = [name for name in loaded.platform.environments if name != settings.env]
+        console.next_commands(
+            f"platform smoke deploy --env {settings.env} --all",
+            *(f"platform catalog build --env {name}" for name in others[:1]),
+        )

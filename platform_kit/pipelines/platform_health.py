@@ -1,7 +1,9 @@
 """``platform-health``: the smoke pipeline that proves one team's whole path works, end to end.
 
 One compiled pipeline serves every team: the team and environment are run parameters. Inside the
-Slack exit handler (the run's final state always reaches the team's channel):
+``run_report`` exit handler, which receives the run's final state and posts it to the team's
+Slack channel and, in CI mode (``pr_number`` > 0), to the pull request as a comment
+(``github_api_url`` for GitHub Enterprise; ``platform smoke run --pr`` fills all three):
 
 1. ``s3_probe``: write, read back and delete an object under the team's artifact prefix, with
    the pipeline's own credentials (the team role through IRSA);
@@ -9,9 +11,7 @@ Slack exit handler (the run's final state always reaches the team's channel):
    when the team has none: ``sagemaker_role_arn`` empty);
 3. ``batch_job``: a tiny Batch job on one of the team's queues (skipped when ``batch_queue`` is empty);
 4. ``tensorboard``: a Tensorboard over the run's log folder in the team namespace (skipped when
-   ``with_tensorboard`` is false, as in a local run, which has no cluster);
-5. ``github_pr_comment``: in CI mode (``pr_number`` > 0), the outcome as a comment on the PR
-   (``github_api_url`` for GitHub Enterprise; ``platform smoke run --pr`` fills all three).
+   ``with_tensorboard`` is false, as in a local run, which has no cluster).
 
 Names of the jobs derive from the run's ID, so a retried step waits for its own job.
 """
@@ -21,14 +21,13 @@ from typing import Any, NamedTuple
 
 from kfp import dsl, kubernetes
 
-from platform_kit.catalog import components, images
+from platform_kit.catalog import components
 from platform_kit.catalog.components import github_pr_comment as github_component
 from platform_kit.catalog.components import slack_notify as slack_component
 from platform_kit.catalog.components.batch_job import make_batch_job
-from platform_kit.catalog.components.github_pr_comment import make_github_pr_comment
+from platform_kit.catalog.components.run_report import make_run_report
 from platform_kit.catalog.components.s3_probe import make_s3_probe
 from platform_kit.catalog.components.sagemaker_training import make_sagemaker_training
-from platform_kit.catalog.components.slack_notify import make_slack_notify
 from platform_kit.catalog.components.tensorboard import make_tensorboard
 
 NAME = "platform-health"
@@ -38,7 +37,7 @@ TRAINING_INSTANCE = "ml.m5.large"
 TRAINING_MAX_RUNTIME_S = 900
 
 
-def make_run_names(image: str = images.RUNTIME_IMAGE) -> Any:
+def make_run_names(image: str | None = None) -> Any:
     """A small step turning the run ID into the names the other steps use."""
 
     def run_names(team: str, run_id: str, artifact_bucket: str) -> NamedTuple(
@@ -57,15 +56,14 @@ def make_run_names(image: str = images.RUNTIME_IMAGE) -> Any:
     return components.build(run_names, image, {}, {})
 
 
-def make_platform_health(image: str = images.RUNTIME_IMAGE) -> Any:
+def make_platform_health(image: str | None = None) -> Any:
     """The pipeline, with every step in ``image``."""
     names_step = make_run_names(image)
     probe = make_s3_probe(image)
     train = make_sagemaker_training(image, max_runtime_s=TRAINING_MAX_RUNTIME_S, poll_s=15.0)
     batch = make_batch_job(image, poll_s=10.0)
     board = make_tensorboard(image)
-    comment = make_github_pr_comment(image)
-    notify = make_slack_notify(image)
+    report = make_run_report(image)
 
     @dsl.pipeline(
         name=NAME, description="Smoke run of one team's path: storage, SageMaker, Batch, TensorBoard, PR, Slack."
@@ -85,11 +83,26 @@ def make_platform_health(image: str = images.RUNTIME_IMAGE) -> Any:
         github_api_url: str = "https://api.github.com",
         run_url: str = "",
     ):
-        exit_task = notify(pipeline_name=NAME, run_url=run_url, team=team, env=env)
+        exit_task = report(
+            pipeline_name=NAME,
+            run_url=run_url,
+            team=team,
+            env=env,
+            pr_repo=pr_repo,
+            pr_number=pr_number,
+            api_url=github_api_url,
+        )
         kubernetes.use_secret_as_env(
             exit_task,
             slack_component.SECRET_NAME,
             {slack_component.SECRET_KEY: slack_component.WEBHOOK_ENV},
+            optional=True,
+        )
+        # Only CI-mode runs need the token; the task says so in one line when one of those lacks it.
+        kubernetes.use_secret_as_env(
+            exit_task,
+            github_component.SECRET_NAME,
+            {github_component.SECRET_KEY: github_component.TOKEN_ENV},
             optional=True,
         )
         with dsl.ExitHandler(exit_task, name="checks"):
@@ -117,20 +130,5 @@ def make_platform_health(image: str = images.RUNTIME_IMAGE) -> Any:
                 board(
                     name=names.outputs["tensorboard"], logs_path=names.outputs["logs"], dashboard_url=dashboard_url
                 ).after(probed)
-            with dsl.If(pr_number > 0, name="ci-mode"):
-                commented = comment(
-                    repo=pr_repo,
-                    pr=pr_number,
-                    pipeline_name=NAME,
-                    state="SUCCEEDED",
-                    metrics={"storage round trip": "ok"},
-                    team=team,
-                    env=env,
-                    run_url=run_url,
-                    api_url=github_api_url,
-                ).after(probed)
-                kubernetes.use_secret_as_env(
-                    commented, github_component.SECRET_NAME, {github_component.SECRET_KEY: github_component.TOKEN_ENV}
-                )
 
     return platform_health

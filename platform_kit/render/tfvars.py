@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from platform_kit import naming
+from platform_kit import naming, versions
 from platform_kit.config.models import Environment, PlatformConfig, Team
 
 # Kubernetes taint effects as the EKS API spells them.
@@ -89,6 +89,8 @@ def platform_inputs(cfg: PlatformConfig, env_name: str, endpoint_url: str | None
         "cluster": {
             "name": cluster,
             "kubernetes_version": env.cluster.kubernetes_version,
+            # The add-on pins that go with that version (data/eks-addons.yaml); null keeps the module's.
+            "addon_versions": versions.eks_addons(env.cluster.kubernetes_version),
             "endpoint_private_access": env.cluster.endpoint.private,
             "endpoint_public_access": env.cluster.endpoint.public,
             "public_access_cidrs": env.cluster.endpoint.public_cidrs,

@@ -32,6 +32,7 @@ import shutil
 import signal
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +56,7 @@ from platform_kit.terraform.diagnostics import (
 
 MIN_TERRAFORM = (1, 6)
 TERRAFORM_ENV = "PLATFORM_TERRAFORM"
+TIMINGS_ENV = "PLATFORM_TERRAFORM_TIMINGS"
 VERSION_TIMEOUT = 30.0
 INSTALL_HINT = (
     f"install Terraform >= {'.'.join(map(str, MIN_TERRAFORM))} "
@@ -386,6 +388,7 @@ class Terraform:
         except OSError as exc:
             raise OperationFailed(f"could not run {argv[0]}: {exc}", hint=INSTALL_HINT) from exc
 
+        started = time.monotonic()
         marker = stale_lock.write_marker(self.data_dir, process.pid, command) if command in _LOCKING else None
         stderr_parts: list[str] = []
         reader = threading.Thread(target=lambda: stderr_parts.append(process.stderr.read()), daemon=True)
@@ -413,6 +416,7 @@ class Terraform:
                 stale_lock.remove_marker(marker)
         stderr = "".join(stderr_parts)
         outcome.returncode = process.returncode
+        _log_timing(command, self.workdir, time.monotonic() - started, process.returncode)
         outcome.diagnostics = unique([*outcome.diagnostics, *parse_human("".join(human)), *parse_human(stderr)])
         self.warnings = [d for d in outcome.diagnostics if not d.is_error]
         if outcome.returncode not in tuple(ok):
@@ -464,6 +468,14 @@ class Terraform:
 
 
 # --- helpers --------------------------------------------------------------------------------
+
+
+def _log_timing(command: str, workdir: Path, seconds: float, returncode: int) -> None:
+    """With PLATFORM_TERRAFORM_TIMINGS=<file>, one line per Terraform command (for benchmarks and profiling)."""
+    target = os.environ.get(TIMINGS_ENV)
+    if target:
+        with open(target, "a", encoding="utf-8") as log:
+            log.write(f"{seconds:.2f}\t{command}\t{returncode}\t{workdir}\n")
 
 
 def _stop(process: subprocess.Popen[str]) -> None:

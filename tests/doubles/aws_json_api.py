@@ -30,7 +30,11 @@ retries turned off: they would sleep for real, and the kit's code retries thrott
 each scripted throttling answer should reach the code under test. ``client(**config)`` takes more
 ``botocore.config.Config`` options (``region_name`` to sign for another region, for instance).
 
-What it does NOT emulate: any state (nothing is created, stored or listed unless scripted),
+A stateful double of one service (``tests/doubles/eks_api.py``) registers ``handle(operation,
+handler)`` functions over its own state; scripted answers still come first, so a test can inject a
+fault into a stateful double the same way.
+
+What it does NOT emulate by itself: any state (nothing is created, stored or listed unless scripted),
 signature verification beyond the credential scope, the query, EC2 and REST-XML protocols,
 output members bound to headers or the status code, event streams, paging (a ``nextToken`` is
 whatever the script answers), and the request validation the real services do (botocore's client
@@ -73,6 +77,15 @@ class AwsCall:
     operation: str  # as the service model names it, e.g. "DescribeTrainingJob"
     params: dict[str, Any]  # the JSON body, plus members bound to the URI, query string or headers
     status: int  # the HTTP status answered
+
+
+@dataclass(frozen=True)
+class AwsError:
+    """What a handler returns to answer with an AWS error."""
+
+    code: str
+    message: str
+    status: int = 400
 
 
 @dataclass(frozen=True)
@@ -135,6 +148,7 @@ class AwsJsonApiDouble:
         self.calls: list[AwsCall] = []
         self.problems: list[str] = []
         self._answers: dict[str, deque[_Answer]] = {}
+        self._handlers: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._routes = self._rest_routes() if self.model.protocol == "rest-json" else []
         server.expect_request(re.compile(".*")).respond_with_handler(self._handle)
@@ -165,6 +179,21 @@ class AwsJsonApiDouble:
         else:
             body = {}
         self._queue(operation, _Answer(200, body))
+
+    def handle(self, operation: str, handler: Any) -> None:
+        """Answer every ``operation`` request that has no scripted answer left with ``handler(params)``:
+        a response dict (checked against the output shape, as ``add_response``), or an ``AwsError``.
+        A stateful double of a service is a set of handlers over its own state."""
+        self._operation(operation)
+        self._handlers[operation] = handler
+
+    def _answer(self, operation: str, response: dict[str, Any]) -> _Answer:
+        model = self._operation(operation)
+        output = model.output_shape
+        if output is None:
+            return _Answer(200, {})
+        validate_parameters(response, output)
+        return _Answer(200, _to_wire(response, output))
 
     def add_error(self, operation: str, code: str, message: str, *, status: int = 400, times: int = 1) -> None:
         """Answer the next ``times`` ``operation`` requests with the error ``code`` (any code, modelled or not)."""
@@ -306,6 +335,13 @@ class AwsJsonApiDouble:
         with self._lock:
             queue = self._answers.get(operation)
             answer = queue.popleft() if queue else None
+            handler = self._handlers.get(operation) if answer is None else None
+            if handler is not None:
+                result = handler(params)
+                if isinstance(result, AwsError):
+                    answer = _Answer(result.status, {"__type": result.code, "message": result.message}, result.code)
+                else:
+                    answer = self._answer(operation, result)
             if answer is not None:
                 self.calls.append(AwsCall(operation, params, answer.status))
         if answer is None:

@@ -163,7 +163,7 @@ def test_interface_golden_is_current() -> None:
     data = json.loads(current)
     assert set(data) == set(COMPONENTS) | PIPELINES
     assert all(set(entry) == {"kind", "inputs", "outputs"} for entry in data.values())
-    assert IMAGE not in current and images.RUNTIME_IMAGE not in current, "the golden does not depend on the image"
+    assert IMAGE not in current and images.runtime_image() not in current, "the golden does not depend on the image"
 
 
 def test_golden_regeneration_and_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -217,7 +217,7 @@ def test_cli_defaults_need_no_environment(cli, tmp_path: Path, monkeypatch: pyte
     code, stdout, stderr = cli("catalog", "build", "-o", "json")
     assert code == 0, stderr
     data = json.loads(stdout)
-    assert data["image"] == images.RUNTIME_IMAGE
+    assert data["image"] == images.runtime_image()
     assert (tmp_path / "build" / "catalog" / data["catalog_version"] / "index.json").is_file()
     code, stdout, stderr = cli("catalog", "build", "--config-dir", str(tmp_path / "elsewhere" / "platform"))
     assert code == 0, stderr

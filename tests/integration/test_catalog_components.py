@@ -39,7 +39,7 @@ def github_double(http_double) -> HTTPServer:
     return http_double()
 
 
-@dsl.component(base_image=images.RUNTIME_IMAGE)
+@dsl.component(base_image=images.runtime_image())
 def evaluate(fail: bool) -> dict:
     """A stand-in for a team's evaluation step."""
     if fail:
@@ -81,7 +81,7 @@ def test_the_pipeline_compiles_with_pinned_images_and_the_factory_defaults(tmp_p
     comment = spec["components"]["comp-github-pr-comment"]["inputDefinitions"]["parameters"]
     assert comment["api_url"]["defaultValue"] == "https://github.example/api/v3"
     executors = spec["deploymentSpec"]["executors"]
-    assert {e["container"]["image"] for e in executors.values()} == {images.RUNTIME_IMAGE}
+    assert {e["container"]["image"] for e in executors.values()} == {images.runtime_image()}
     # The exit handler runs after the group whatever its outcome.
     tasks = spec["root"]["dag"]["tasks"]
     assert tasks["slack-notify"]["triggerPolicy"]["strategy"] == "ALL_UPSTREAM_TASKS_COMPLETED"

@@ -61,7 +61,8 @@ def test_every_component_is_there_with_its_interface_needs_and_image(block: str)
     tensorboard = next(s for s in sections if s.startswith("`tensorboard`"))
     assert "`tensorboards.tensorboard.kubeflow.org`" in tensorboard
     # No release makes the reference stale: the kit's version is not in it.
-    assert images.RUNTIME_IMAGE not in block and f"{images.RUNTIME_REPOSITORY}:<kit version>" in block
+    assert images.REFERENCE_IMAGE not in block and images.runtime_image() not in block
+    assert "the kit's runtime image (`platform catalog image`" in block
     assert "&lt;team&gt;" in block, "an angle bracket outside code is escaped"
 
 

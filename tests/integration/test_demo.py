@@ -26,9 +26,11 @@ def test_demo_runs_twice_and_the_second_run_changes_nothing(
         assert (example_config.parent / "build" / "sandbox" / "rendered" / "teams" / "perception.yaml").is_file()
         # The catalog is built and the smoke pipeline runs for the team using SageMaker and Batch; the
         # pipeline's step logs go to a file, not into the summary a newcomer reads.
-        assert "6 components, 1 pipeline" in first.out
-        assert "8 object(s) uploaded; s3://acme-sandbox-kfp-artifacts-123456789012/catalog/" in first.out
+        assert "7 components, 1 pipeline" in first.out
+        assert "9 object(s) uploaded; s3://acme-sandbox-kfp-artifacts-123456789012/catalog/" in first.out
         assert "passed: storage round trip, SageMaker training, Batch job" in first.out
+        # The runtime image: a content-tagged build context, checked against the sandbox's ECR.
+        assert "acme/catalog:runtime-" in first.out and "not built here (no engine)" in first.out
         log = example_config.parent / "build" / "smoke" / "sandbox" / "perception" / "kfp-local.log"
         assert "Executing task" in log.read_text() and "Executing task" not in first.out + first.err
 

@@ -59,11 +59,13 @@ def test_the_pipeline_compiles_with_its_secrets_conditions_and_exit_handler(tmp_
     documents = list(yaml.safe_load_all(target.read_text()))
     spec, platform = documents[0], documents[1]
     tasks = spec["root"]["dag"]["tasks"]
-    assert tasks["slack-notify"]["triggerPolicy"]["strategy"] == "ALL_UPSTREAM_TASKS_COMPLETED"
+    assert tasks["run-report"]["triggerPolicy"]["strategy"] == "ALL_UPSTREAM_TASKS_COMPLETED"
+    # The PR comment comes from the exit task, which knows the final state; no step inside posts one.
     inner = spec["components"]["comp-exit-handler-1"]["dag"]["tasks"]  # the steps inside the exit handler
     assert {"run-names", "s3-probe"} <= set(inner)
     conditions = {n for n in spec["components"] if n.startswith("comp-condition")}
-    assert len(conditions) == 4  # SageMaker, Batch, Tensorboard, CI mode
+    assert len(conditions) == 3  # SageMaker, Batch, Tensorboard
+    assert not any("github" in name for name in inner)
     secrets = json.dumps(platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"])
     assert '"secretName": "slack-webhook"' in secrets and '"secretName": "github-token"' in secrets
 
@@ -104,3 +106,27 @@ def test_a_failed_step_is_one_error_line_naming_the_team(team_world, slack_doubl
     # The exit handler still told Slack, with the failure.
     (message,) = [json.loads(r.get_data()) for r, _ in slack_double.log]
     assert "fail" in message["text"].lower()
+
+
+def test_in_ci_mode_a_failed_run_is_reported_failed_on_the_pull_request(
+    team_world, slack_double, http_double, monkeypatch, tmp_path: Path
+) -> None:
+    from platform_kit import smoke
+    from platform_kit.errors import OperationFailed
+
+    slack_double.expect_request(WEBHOOK_PATH, method="POST").respond_with_data("ok")
+    github = http_double()
+    path = "/repos/acme/infra/issues/42/comments"
+    github.expect_request(path, method="GET").respond_with_json([])
+    github.expect_request(path, method="POST").respond_with_json({"id": 7, "html_url": "https://github.test/c/7"}, 201)
+    monkeypatch.setenv("GITHUB_TOKEN", "ghs_testOnlyToken0123456789")
+    target = smoke.SmokeTarget(team="vision", env="sandbox", artifact_bucket="no-such-bucket-for-health")
+    target.pull_request = smoke.PullRequest(repo="acme/infra", number=42, api_url=github.url_for("").rstrip("/"))
+    with pytest.raises(OperationFailed, match="platform-health failed for team vision"):
+        smoke.run_local(target, {}, tmp_path / "root")
+    posted = [json.loads(r.get_data())["body"] for r, _ in github.log if r.method == "POST"]
+    assert len(posted) == 1, "the exit handler comments once, after the steps"
+    assert "❌ platform-health FAILED" in posted[0]
+    # kfp.local reports the failed group with a short message; a cluster's KFP adds the step's error.
+    assert "Failed in `exit-handler-1`: Task exit-handler-1 failed." in posted[0]
+    assert "ghs_testOnlyToken" not in posted[0]

@@ -22,6 +22,16 @@ def test_no_failed_checks_and_every_skip_has_a_reason(report: policy.PolicyRepor
     assert all(reason.strip() for _, _, reason in report.skips), [s for s in report.skips if not s[2].strip()]
 
 
+def test_the_catalog_runtime_images_dockerfile_passes_checkov(tmp_path: Path) -> None:
+    from platform_kit.catalog import runtime_image
+
+    runtime_image.write_context(tmp_path / "context", runtime_image.context_files())
+    dockerfile = policy.scan(tmp_path / "context", framework="dockerfile")
+    assert dockerfile.failed == 0, "\n".join(dockerfile.failures)
+    assert dockerfile.passed >= 40 and dockerfile.resources == 1
+    assert [check for check, _, reason in dockerfile.skips if reason.strip()] == ["CKV_DOCKER_2"]
+
+
 @pytest.fixture(scope="module")
 def sandbox_render(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The sandbox platform and teams rendered as `make render` does (golden platform outputs)."""

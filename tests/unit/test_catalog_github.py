@@ -379,3 +379,12 @@ def test_the_token_stays_out_of_the_log(github_double: HTTPServer, caplog: pytes
 def test_bad_arguments_are_refused_before_any_call(repo: str, pr: int, body: str, token: str, message: str) -> None:
     with pytest.raises(BadInput, match=message):
         github.upsert_comment(repo, pr, body, token, marker=MARKER, api_url="http://127.0.0.1:9")
+
+
+def test_the_failure_summary_names_the_failed_group_on_one_line() -> None:
+    assert github.failure_summary("checks", "step s3-probe failed:\n  NoSuchBucket") == (
+        "Failed in `checks`: step s3-probe failed: NoSuchBucket"
+    )
+    assert github.failure_summary(None, "boom") == "Failed: boom"
+    assert github.failure_summary("checks", "  ") is None
+    assert len(github.failure_summary("checks", "x" * 5000) or "") < 400

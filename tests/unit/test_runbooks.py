@@ -16,6 +16,7 @@ COMMANDS = (
     "sandbox",
     "bootstrap",
     "infra",
+    "upgrade",
     "render",
     "onboard-team",
     "offboard-team",
@@ -29,7 +30,8 @@ GROUPS = {
     "sandbox": ("start", "stop", "status"),
     "infra": ("plan", "apply"),
     "teams": ("list", "show"),
-    "catalog": ("build", "publish"),
+    "catalog": ("build", "image", "publish"),
+    "upgrade": ("plan", "apply"),
     "smoke": ("run", "deploy"),
 }
 

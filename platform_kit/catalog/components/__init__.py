@@ -19,16 +19,18 @@ from platform_kit.catalog import images
 from platform_kit.errors import BadInput
 
 
-def build(function: Callable[..., Any], image: str, base: dict[str, Any], overrides: dict[str, Any]) -> Any:
-    """``function`` as a component in the pinned ``image``. Its keyword-only inputs carry no default
-    in the source (it would be stale in the compiled spec); ``base`` holds them, ``overrides``
-    replaces some of them, and an unknown name is an error, not a silently ignored setting."""
+def build(function: Callable[..., Any], image: str | None, base: dict[str, Any], overrides: dict[str, Any]) -> Any:
+    """``function`` as a component in the pinned ``image`` (None: the kit's runtime image). Its
+    keyword-only inputs carry no default in the source (it would be stale in the compiled spec);
+    ``base`` holds them, ``overrides`` replaces some of them, and an unknown name is an error, not a
+    silently ignored setting."""
     unknown = sorted(set(overrides) - set(base))
     if unknown:
         raise BadInput(f"{function.__name__} has no setting {unknown[0]!r} (settings: {', '.join(sorted(base))})")
     function.__kwdefaults__ = {**base, **overrides}
     # The runtime image already has KFP (a dependency of the kit): no pip install at start-up,
     # which would need a package index inside the cluster.
+    image = images.runtime_image() if image is None else image
     return dsl.component(base_image=images.pinned(image, what=f"{function.__name__} image"), install_kfp_package=False)(
         function
     )

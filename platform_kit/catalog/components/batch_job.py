@@ -13,12 +13,12 @@ Needs, at run time (the team role, through IRSA on ``default-editor``):
 # No ``from __future__ import annotations`` in component modules: KFP reads the annotations as types.
 from typing import Any, NamedTuple
 
-from platform_kit.catalog import components, images
+from platform_kit.catalog import components
 
 SETTINGS = {"array_size": 0, "region": "", "poll_s": 10.0}
 
 
-def make_batch_job(image: str = images.RUNTIME_IMAGE, **settings: Any) -> Any:
+def make_batch_job(image: str | None = None, **settings: Any) -> Any:
     """The component; ``settings`` change its defaults (array_size, region, poll_s)."""
 
     def batch_job(

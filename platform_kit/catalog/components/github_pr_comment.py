@@ -13,7 +13,7 @@ Needs, at run time:
 # No ``from __future__ import annotations`` in component modules: KFP reads the annotations as types.
 from typing import Any
 
-from platform_kit.catalog import components, images
+from platform_kit.catalog import components
 
 TOKEN_ENV = "GITHUB_TOKEN"
 SECRET_NAME = "github-token"
@@ -21,7 +21,7 @@ SECRET_KEY = "token"
 SETTINGS = {"api_url": "https://api.github.com", "team": "", "env": "", "run_url": "", "summary": ""}
 
 
-def make_github_pr_comment(image: str = images.RUNTIME_IMAGE, **settings: Any) -> Any:
+def make_github_pr_comment(image: str | None = None, **settings: Any) -> Any:
     """The component; ``settings`` change its defaults (api_url, team, env, run_url, summary)."""
 
     def github_pr_comment(

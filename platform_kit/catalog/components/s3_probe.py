@@ -8,12 +8,12 @@ Needs, at run time (the team role, through IRSA on ``default-editor``):
 # No ``from __future__ import annotations`` in component modules: KFP reads the annotations as types.
 from typing import Any
 
-from platform_kit.catalog import components, images
+from platform_kit.catalog import components
 
 SETTINGS = {"region": ""}
 
 
-def make_s3_probe(image: str = images.RUNTIME_IMAGE, **settings: Any) -> Any:
+def make_s3_probe(image: str | None = None, **settings: Any) -> Any:
     """The component; ``settings`` change its defaults (region)."""
 
     def s3_probe(bucket: str, team: str, run_id: str, *, region: str) -> str:

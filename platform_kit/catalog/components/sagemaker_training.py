@@ -14,7 +14,7 @@ Needs, at run time (the team role, through IRSA on ``default-editor``):
 # No ``from __future__ import annotations`` in component modules: KFP reads the annotations as types.
 from typing import Any, NamedTuple
 
-from platform_kit.catalog import components, images
+from platform_kit.catalog import components
 
 SETTINGS = {
     "instance_count": 1,
@@ -27,7 +27,7 @@ SETTINGS = {
 }
 
 
-def make_sagemaker_training(image: str = images.RUNTIME_IMAGE, **settings: Any) -> Any:
+def make_sagemaker_training(image: str | None = None, **settings: Any) -> Any:
     """The component; ``settings`` change its defaults (instance_count, volume_gb, max_runtime_s,
     spot, max_wait_s, region, poll_s)."""
 

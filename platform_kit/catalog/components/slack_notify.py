@@ -15,7 +15,7 @@ from typing import Any
 
 from kfp import dsl
 
-from platform_kit.catalog import components, images
+from platform_kit.catalog import components
 
 WEBHOOK_ENV = "SLACK_WEBHOOK_URL"
 SECRET_NAME = "slack-webhook"
@@ -23,7 +23,7 @@ SECRET_KEY = "url"
 SETTINGS = {"run_url": "", "team": "", "env": "", "fail_on_error": False}
 
 
-def make_slack_notify(image: str = images.RUNTIME_IMAGE, **settings: Any) -> Any:
+def make_slack_notify(image: str | None = None, **settings: Any) -> Any:
     """The component; ``settings`` change its defaults (run_url, team, env, fail_on_error)."""
 
     def slack_notify(

@@ -10,12 +10,12 @@ Needs, at run time:
 # No ``from __future__ import annotations`` in component modules: KFP reads the annotations as types.
 from typing import Any
 
-from platform_kit.catalog import components, images
+from platform_kit.catalog import components
 
 SETTINGS = {"dashboard_url": "", "namespace": ""}
 
 
-def make_tensorboard(image: str = images.RUNTIME_IMAGE, **settings: Any) -> Any:
+def make_tensorboard(image: str | None = None, **settings: Any) -> Any:
     """The component; ``settings`` change its defaults (dashboard_url, namespace: the run's own when empty)."""
 
     def tensorboard(name: str, logs_path: str, *, dashboard_url: str, namespace: str) -> str:

@@ -151,6 +151,15 @@ def render_comment(
     return "\n".join(lines) + "\n"
 
 
+def failure_summary(task: str | None, error_message: str | None) -> str | None:
+    """One line naming where a run failed and why, for a comment's summary; None when nothing failed
+    (no error message). KFP names the group an exit handler wraps as the task."""
+    if not (error_message or "").strip():
+        return None
+    where = f" in `{' '.join(task.split())}`" if task and task.strip() else ""
+    return f"Failed{where}: {_oneline(error_message or '')}"
+
+
 # ---------------------------------------------------------------------------------------------
 # The REST API
 

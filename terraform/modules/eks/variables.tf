@@ -190,17 +190,16 @@ variable "addon_versions" {
   type        = map(string)
   nullable    = false
 
-  # Pins for Kubernetes 1.31, taken from the EKS add-on version tables in the Amazon EKS User Guide
-  # ("Manage CoreDNS", "Manage kube-proxy", "Assign IPs to Pods with the Amazon VPC CNI", "Amazon EBS
-  # CSI driver"). Review them before use: the live list for a cluster version comes from
+  # Pins for Kubernetes 1.31, the row of platform_kit/data/eks-addons.yaml (sources named there:
+  # the add-on tables of the Amazon EKS User Guide). platform-kit passes the row for the cluster's
+  # version; review these when using the module alone: the live list for a cluster version is
   #   aws eks describe-addon-versions --kubernetes-version 1.31 --addon-name <name> \
   #     --query 'addons[].addonVersions[].addonVersion'
-  # which could not be queried where this default was written (no network).
   default = {
-    "vpc-cni"            = "v1.20.1-eksbuild.3"
+    "vpc-cni"            = "v1.20.4-eksbuild.1"
     "coredns"            = "v1.11.4-eksbuild.24"
-    "kube-proxy"         = "v1.31.10-eksbuild.8"
-    "aws-ebs-csi-driver" = "v1.45.0-eksbuild.2"
+    "kube-proxy"         = "v1.31.13-eksbuild.2"
+    "aws-ebs-csi-driver" = "v1.56.0-eksbuild.1"
   }
 
   validation {

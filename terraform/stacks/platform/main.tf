@@ -18,6 +18,7 @@ module "eks" {
 
   cluster_name            = var.cluster.name
   kubernetes_version      = var.cluster.kubernetes_version
+  addon_versions          = var.cluster.addon_versions
   vpc_id                  = module.network.vpc_id
   subnet_ids              = module.network.private_subnet_ids
   endpoint_private_access = var.cluster.endpoint_private_access

@@ -22,6 +22,7 @@ variable "cluster" {
   type = object({
     name                    = string
     kubernetes_version      = string
+    addon_versions          = optional(map(string))
     endpoint_private_access = optional(bool, true)
     endpoint_public_access  = optional(bool, false)
     public_access_cidrs     = optional(list(string), [])

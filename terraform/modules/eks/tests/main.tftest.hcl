@@ -270,7 +270,7 @@ run "addons_and_access_entries" {
 
   assert {
     condition = (
-      aws_eks_addon.before_nodes["kube-proxy"].addon_version == "v1.31.10-eksbuild.8" &&
+      aws_eks_addon.before_nodes["kube-proxy"].addon_version == "v1.31.13-eksbuild.2" &&
       output.addon_versions == var.addon_versions
     )
     error_message = "The default pins must be the 1.31 ones and be reported by addon_versions."

@@ -1,0 +1,174 @@
+"""``platform upgrade``'s core: the ordered steps for an environment, from the request and real state.
+
+``plan_upgrade`` reads the environment's cluster from EKS (its version and node groups), turns the
+request into steps (``eks.hop_steps`` per hop) and reports which are already done. The CLI prints
+that plan, or hands the steps to ``steps.execute`` to apply them.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from platform_kit.errors import BadInput, OperationFailed
+from platform_kit.upgrade import eks as eks_upgrade
+from platform_kit.upgrade.steps import Step, StepFailed, status
+
+
+@dataclass
+class UpgradePlan:
+    env: str
+    current: dict[str, str]  # what is running now: "kubernetes" -> "1.31", ...
+    target: dict[str, str]
+    steps: list[Step]
+    done: dict[str, bool]
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "env": self.env,
+            "current": self.current,
+            "target": self.target,
+            "steps": [dict(step.describe(), done=self.done.get(step.id, False)) for step in self.steps],
+            "notes": self.notes,
+        }
+
+
+def rendered_objects(infra: Any) -> list[tuple[str, dict[str, Any]]]:
+    """The environment's last render (``build/<env>/rendered``), for the removed-API pre-check."""
+    from platform_kit import manifests, policy
+
+    directory = manifests.default_out_dir(infra.settings, infra.env_name) / manifests.RENDERED
+    if not directory.is_dir():
+        raise StepFailed(
+            f"no render of '{infra.env_name}' at {directory} to check for removed APIs",
+            hint=f"render first: platform render --env {infra.env_name}",
+        )
+    return policy.load_objects(directory)
+
+
+def platform_plan_check(infra: Any):
+    """A pre-check: plan the platform stack as if the cluster were at ``target``; None when that plan
+    updates the cluster in place and destroys nothing, else what it would do instead."""
+    import json
+
+    from platform_kit.infra import Infra, Stack
+
+    def check(target: str) -> str | None:
+        loaded = copy.deepcopy(infra.loaded)
+        loaded.platform.environments[infra.env_name].cluster.kubernetes_version = target
+        shadow = Infra(infra.settings, loaded, infra.env_name, on_line=infra.on_line, on_notice=infra.on_notice)
+        # Its own working folder: the stack's usual one keeps its inputs and saved plan for `infra apply`.
+        shadow.build_dir = infra.settings.project_dir / "build" / "upgrade" / infra.env_name / "terraform"
+        report = shadow.plan(Stack("platform"))
+        if not report.has_changes:
+            return "the plan changes nothing: the cluster would stay where it is"
+        plan_json = json.loads((shadow.workdir(Stack("platform")) / "plan.json").read_text(encoding="utf-8"))
+        return eks_upgrade.in_place_update(plan_json)
+
+    return check
+
+
+def _desired(config_dir: Path, env: str):
+    from platform_kit.config import load_platform
+
+    def read() -> str:
+        return str(load_platform(config_dir).platform.environments[env].cluster.kubernetes_version)
+
+    return read
+
+
+def _record(config_dir: Path, env: str):
+    from platform_kit.config import edit
+    from platform_kit.config.validate import PLATFORM_FILE
+
+    def write(version: str) -> None:
+        edit.set_scalar(config_dir / PLATFORM_FILE, ("environments", env, "cluster", "kubernetes_version"), version)
+
+    return write
+
+
+def plan_upgrade(
+    infra: Any,
+    *,
+    kubernetes: str | None = None,
+    eks: eks_upgrade.Eks | None = None,
+    plan_check: bool = True,
+) -> UpgradePlan:
+    """The steps that take ``infra``'s environment to the requested versions, and which are done.
+
+    ``eks`` defaults to the environment's EKS and EC2 through its AWS session; ``plan_check`` runs
+    the platform stack's plan as the control plane's last pre-check."""
+    from platform_kit import versions
+
+    if kubernetes is None:
+        raise BadInput("nothing to upgrade: give --kubernetes X.Y")
+    env_name = infra.env_name
+    env = infra.loaded.platform.environments[env_name]
+    emulated = env.aws.endpoint_url is not None
+    if eks is None:
+        session = infra.session()
+        eks = eks_upgrade.Eks(
+            session.client("eks"),
+            session.client("ec2"),
+            infra.loaded.platform.cluster_name(env_name),
+            emulated=emulated,
+        )
+    current = eks.version()
+    notes: list[str] = []
+    desired = str(env.cluster.kubernetes_version)
+    if desired != current and eks_upgrade.minor(desired) < eks_upgrade.minor(current):
+        notes.append(
+            f"platform.yaml says {desired} but the control plane is at {current}: an interrupted upgrade; "
+            "its desired-state step records the version"
+        )
+    hop_targets = eks_upgrade.hops(current, kubernetes, versions.kubernetes_versions())
+    if not hop_targets:
+        behind = {name: v for name, v in eks.nodegroups().items() if v != current}
+        if not behind:
+            notes.append(f"the cluster and its node groups are at {current} already")
+    if eks.emulated:
+        notes.append(
+            "the sandbox (moto) keeps EKS versions but cannot update them: the plan is real, an apply stops at "
+            "UpdateClusterVersion; the platform stack's plan check runs against the sandbox's state"
+        )
+    ctx = eks_upgrade.HopContext(
+        env=env_name,
+        desired_version=_desired(infra.settings.config_dir, env_name),
+        record_version=_record(infra.settings.config_dir, env_name),
+        rendered=lambda: rendered_objects(infra),
+        plan_check=platform_plan_check(infra) if plan_check else None,
+        with_addons=not eks.emulated,
+    )
+    steps: list[Step] = []
+    source = current
+    # An upgrade stopped after its control plane moved leaves the hop that got there unfinished
+    # (platform.yaml, add-ons or node groups behind): its remaining steps come first.
+    previous = _previous(current, versions.kubernetes_versions())
+    if previous is not None:
+        unfinished = eks_upgrade.hop_steps(eks, previous, current, ctx)
+        if not all(step.is_done() for step in unfinished):
+            steps += unfinished
+    for target in hop_targets:
+        steps += eks_upgrade.hop_steps(eks, source, target, ctx)
+        source = target
+    try:
+        done = status(steps)
+    except OperationFailed as exc:
+        raise OperationFailed(f"reading the cluster's state for the plan: {exc.message}", hint=exc.hint) from None
+    return UpgradePlan(
+        env=env_name,
+        current={"kubernetes": current},
+        target={"kubernetes": kubernetes},
+        steps=steps,
+        done=done,
+        notes=notes,
+    )
+
+
+def _previous(version: str, supported: list[str]) -> str | None:
+    if version not in supported or supported.index(version) == 0:
+        return None
+    return supported[supported.index(version) - 1]
