@@ -13,7 +13,8 @@ from platform_kit.context import ConfigDirOption, DebugOption, EnvOption, Output
 from platform_kit.errors import BadInput
 
 app = typer.Typer(
-    help="Upgrade an environment: Kubernetes (EKS control plane, add-ons, node groups), planned first.",
+    help="Upgrade an environment, planned first: Kubernetes (EKS control plane, add-ons, node groups), compute "
+    "images (canary first), and Kubeflow (plan only).",
     no_args_is_help=True,
 )
 
@@ -30,15 +31,26 @@ NoPlanCheckOption = Annotated[
 ]
 
 
-def _plan(settings: Any, kubernetes: str | None, plan_check: bool):
+def _plan(settings: Any, kubernetes: str | None, plan_check: bool, image: list[str] | None = None, canary=None):
     from platform_kit.config import load_platform
     from platform_kit.infra import Infra
-    from platform_kit.upgrade.planner import plan_upgrade
+    from platform_kit.upgrade.planner import plan_images, plan_upgrade
 
     loaded = load_platform(settings.config_dir)
     loaded.env(settings.env)
+    if image:
+        from platform_kit.upgrade import compute_images
+
+        if kubernetes is not None:
+            raise BadInput("one upgrade at a time: --kubernetes or --image")
+        wanted = compute_images.parse(image, loaded, settings.env)
+        if canary is not None:
+            from platform_kit.smoke import checked_team
+
+            checked_team(loaded, settings.env, canary)
+        return plan_images(Infra(settings, loaded, settings.env), wanted, canary)
     if kubernetes is None:
-        raise BadInput("nothing to upgrade: give --kubernetes X.Y")
+        raise BadInput("nothing to upgrade: give --kubernetes X.Y or --image NAME=IMAGE (plan also --kubeflow)")
     from platform_kit import versions
     from platform_kit.upgrade.eks import check_request
 
@@ -66,6 +78,16 @@ def _show(plan: Any) -> None:
             console.out.print(f"   [yellow]manual[/yellow] {escape(step.manual)}")
 
 
+ImageOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--image", help="A compute image to roll forward, NAME=IMAGE (repeatable; NAME as in catalog.images)."
+    ),
+]
+CanaryOption = Annotated[
+    str | None,
+    typer.Option("--canary", help="With --image: the team whose smoke run must pass first (default: one that trains)."),
+]
 KubeflowOption = Annotated[
     str | None,
     typer.Option("--kubeflow", help="Target Kubeflow release (for example 26.03); planned one release at a time."),
@@ -104,6 +126,8 @@ def _kubeflow_plan(settings: Any, kubeflow: str, outputs_file: Path | None) -> l
 @app.command("plan")
 def plan_command(
     kubernetes: KubernetesOption = None,
+    image: ImageOption = None,
+    canary: CanaryOption = None,
     kubeflow: KubeflowOption = None,
     platform_outputs: PlatformOutputsOption = None,
     env: EnvOption = None,
@@ -130,7 +154,7 @@ def plan_command(
                 console.out.print(f"   {escape(line)}")
         console.success(f"{len(hops)} release hop(s) planned; renders under build/upgrade/{settings.env}/kubeflow")
         return
-    plan = _plan(settings, kubernetes, plan_check=False)
+    plan = _plan(settings, kubernetes, plan_check=False, image=image, canary=canary)
     if settings.json:
         console.emit_json(plan.as_dict())
         return
@@ -138,12 +162,15 @@ def plan_command(
     pending = sum(1 for step in plan.steps if not plan.done.get(step.id))
     console.success(f"{len(plan.steps)} step(s), {pending} to do")
     if pending:
-        console.next_commands(f"platform upgrade apply --env {settings.env} --kubernetes {kubernetes}")
+        what = " ".join(f"--image {i}" for i in image) if image else f"--kubernetes {kubernetes}"
+        console.next_commands(f"platform upgrade apply --env {settings.env} {what}")
 
 
 @app.command("apply")
 def apply_command(
     kubernetes: KubernetesOption = None,
+    image: ImageOption = None,
+    canary: CanaryOption = None,
     kubeflow: KubeflowOption = None,
     no_plan_check: NoPlanCheckOption = False,
     env: EnvOption = None,
@@ -163,11 +190,12 @@ def apply_command(
             "--kubeflow: applying Kubeflow upgrades is not available yet; plan one with "
             f"platform upgrade plan --env {settings.env} --kubeflow {kubeflow}"
         )
-    plan = _plan(settings, kubernetes, plan_check=not no_plan_check)
+    plan = _plan(settings, kubernetes, plan_check=not no_plan_check, image=image, canary=canary)
     if not settings.json:
         _show(plan)
     pending = [step for step in plan.steps if not plan.done.get(step.id)]
-    resume = f"platform upgrade apply --env {settings.env} --kubernetes {kubernetes}"
+    what = " ".join(f"--image {i}" for i in image) if image else f"--kubernetes {kubernetes}"
+    resume = f"platform upgrade apply --env {settings.env} {what}"
     if pending and not settings.yes:
         if not sys.stdin.isatty():
             raise BadInput(
@@ -185,7 +213,7 @@ def apply_command(
         console.emit_json({"plan": plan.as_dict(), "outcomes": [o.as_dict() for o in outcomes]})
         return
     applied = sum(1 for o in outcomes if o.status == "applied")
-    console.success(f"{settings.env} is at Kubernetes {kubernetes}: {applied} step(s) applied")
+    console.success(f"{settings.env}: {what} done, {applied} step(s) applied")
     console.next_commands(
         f"platform infra plan --env {settings.env} --stack platform",
         f"platform smoke run --env {settings.env} --team TEAM --local",

@@ -104,7 +104,7 @@ def plan_upgrade(
     from platform_kit import versions
 
     if kubernetes is None:
-        raise BadInput("nothing to upgrade: give --kubernetes X.Y")
+        raise BadInput("nothing to upgrade: give --kubernetes X.Y or --image NAME=IMAGE (plan also --kubeflow)")
     env_name = infra.env_name
     env = infra.loaded.platform.environments[env_name]
     emulated = env.aws.endpoint_url is not None
@@ -172,3 +172,23 @@ def _previous(version: str, supported: list[str]) -> str | None:
     if version not in supported or supported.index(version) == 0:
         return None
     return supported[supported.index(version) - 1]
+
+
+def plan_images(infra: Any, wanted: dict[str, str], canary: str | None = None, *, smoke: Any = None) -> UpgradePlan:
+    """The compute-image rollout (``compute_images``): canary, pins, catalog; which are done."""
+    from platform_kit.smoke import checked_team
+    from platform_kit.upgrade import compute_images
+
+    env = infra.env_name
+    team = canary or compute_images.default_canary(infra.loaded, env)
+    checked_team(infra.loaded, env, team)  # an unknown or inactive canary is bad input
+    steps = compute_images.image_steps(infra, wanted, team, smoke=smoke)
+    pins = infra.loaded.platform.catalog_for(env).images
+    return UpgradePlan(
+        env=env,
+        current={name: str(pins.get(name)) for name in wanted},
+        target=dict(wanted),
+        steps=steps,
+        done=status(steps),
+        notes=[f"canary team: {team}"],
+    )

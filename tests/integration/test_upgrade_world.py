@@ -123,3 +123,76 @@ def test_a_failed_pre_check_stops_the_apply_with_what_to_do_and_changes_nothing(
     assert "step k8s-1.32/control-plane (EKS control plane 1.31 -> 1.32) failed: no render of 'sandbox'" in err
     assert "platform render --env sandbox" in err and "resume with: platform upgrade apply" in err
     assert (config / "platform.yaml").read_text() == before
+
+
+# --- compute images: canary first ---------------------------------------------------------------
+
+
+@pytest.fixture()
+def config_copy(world, tmp_path, monkeypatch):
+    """A copy of the world's config (this test's pins stay its own) on the world's sandbox."""
+    import shutil
+
+    infra, _ = world
+    config = tmp_path / "platform"
+    shutil.copytree(infra.settings.config_dir, config)
+    monkeypatch.setenv("PLATFORM_STATE_DIR", str(infra.settings.state_dir))
+    return config
+
+
+def _ecr_image(tag: str) -> str:
+    return f"123456789012.dkr.ecr.us-east-1.amazonaws.com/acme/catalog:{tag}"
+
+
+def test_a_broken_image_pin_stops_the_rollout_at_the_canary(cli, config_copy) -> None:
+    before = (config_copy / "platform.yaml").read_text()
+    code, out, err = cli(
+        "upgrade", "apply", "--env", "sandbox", "--config-dir", str(config_copy), "--yes",
+        "--image", f"pytorch={_ecr_image('pytorch-2.9-does-not-exist')}",
+    )  # fmt: skip
+    assert code == 1, out + err
+    assert "step images/canary" in err and "is not in ECR (repository acme/catalog)" in err
+    assert "nothing was rolled out" in err
+    assert (config_copy / "platform.yaml").read_text() == before
+    assert not (config_copy.parent / "build" / "catalog").exists()
+
+
+def test_a_green_canary_pins_the_image_and_rebuilds_the_catalog_then_a_rerun_does_nothing(cli, world, config_copy):
+    infra, _ = world
+    image = _ecr_image("pytorch-2.5.1-cuda12.4")
+    ecr = infra.session().client("ecr")
+    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json", "layers": []}
+    ecr.put_image(repositoryName="acme/catalog", imageManifest=json.dumps(manifest), imageTag="pytorch-2.5.1-cuda12.4")
+
+    args = ["upgrade", "apply", "--env", "sandbox", "--config-dir", str(config_copy), "--image", f"pytorch={image}"]
+    code, out, err = cli(*args, "--yes", "-o", "json")
+    assert code == 0, err
+    outcomes = {o["id"]: o["status"] for o in json.loads(out)["outcomes"]}
+    assert outcomes == {"images/canary": "applied", "images/pins": "applied", "images/catalog": "applied"}
+    assert f'    pytorch: "{image}"' in (config_copy / "platform.yaml").read_text()
+    log = config_copy.parent / "build" / "smoke" / "sandbox" / "perception" / "canary.log"
+    assert "Executing task" in log.read_text(), "the canary ran platform-health for a team that trains"
+    assert (config_copy.parent / "build" / "catalog" / "latest").is_file()
+
+    code, out, err = cli(*args, "--yes", "-o", "json")
+    assert code == 0, err
+    assert {o["status"] for o in json.loads(out)["outcomes"]} == {"already done"}
+
+
+@pytest.mark.parametrize(
+    ("image", "message"),
+    [
+        ("pytorch", "give NAME=IMAGE"),
+        ("nosuch=registry.example/x:1", "pins no image called 'nosuch'"),
+        ("pytorch=pytorch/pytorch:latest", "is not pinned"),
+    ],
+)
+def test_bad_image_flags_are_exit_2_before_any_aws_call(cli, config_copy, monkeypatch, image, message) -> None:
+    from platform_kit import aws
+
+    def no_aws(*_args, **_kwargs):
+        raise AssertionError("an AWS session was made for bad input")
+
+    monkeypatch.setattr(aws, "session_for", no_aws)
+    code, _, err = cli("upgrade", "plan", "--env", "sandbox", "--config-dir", str(config_copy), "--image", image)
+    assert code == 2 and message in err, err
