@@ -376,7 +376,9 @@ def test_cli_publishes_to_the_artifact_bucket_then_says_unchanged(catalog) -> No
         )
     assert f"catalog/{version}/: uploaded {len(expected)} of {len(expected)} objects" in err
     assert f"s3://{catalog.bucket}/catalog/latest.json moved: " in err and f"-> {version}" in err
-    assert "Next:" in err and "platform catalog publish --env dev" in err
+    # A build names one environment's image: the next commands deploy here and build for another env.
+    assert "Next:" in err and "platform smoke deploy --env sandbox --all" in err
+    assert "platform catalog build --env dev" in err and "platform catalog publish --env dev" not in err
 
     for key, data in expected.items():
         head = catalog.s3.head_object(Bucket=catalog.bucket, Key=key)
