@@ -172,7 +172,8 @@ def image_steps(
             title="component catalog rebuilt for the environment's runtime image",
             prechecks=["the pins are in platform.yaml"],
             changes=[
-                "platform catalog build for the environment (build/catalog); publish and smoke deploy carry it on"
+                "platform catalog build for the environment (build/catalog); publish and smoke deploy carry it on",
+                "a new python base moves the runtime image's tag: push it with platform catalog image --env first",
             ],
             verify=["build/catalog/latest names a build for the environment's runtime image"],
             is_done=catalog_done,
