@@ -8,6 +8,7 @@ moves shows in review. Regenerate them with
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 
@@ -101,3 +102,31 @@ def test_sources_move_to_the_target_release_and_bad_requests_are_refused(setup) 
     with pytest.raises(BadInput, match="not a release the kit supports"):
         kubeflow.hops("v1.10.2", "v9", ["v1.10.2", "v1.11.0", "26.03"])
     assert kubeflow.hops("v1.11.0", "v1.11.0", ["v1.10.2", "v1.11.0"]) == []
+
+
+def test_the_cli_plans_each_hop_and_refuses_what_it_cannot_do(cli, setup, monkeypatch) -> None:
+    from platform_kit import aws
+
+    settings, _, _ = setup
+    outputs = REPO_ROOT / "tests" / "golden" / "sandbox" / "platform-outputs.json"
+    base = ["--env", "sandbox", "--config-dir", str(settings.config_dir)]
+
+    def no_aws(*_args, **_kwargs):
+        raise AssertionError("an AWS session was made")
+
+    monkeypatch.setattr(aws, "session_for", no_aws)  # the outputs come from the file: no AWS at all
+    code, out, err = cli(
+        "upgrade", "plan", *base, "--kubeflow", "26.03", "--platform-outputs", str(outputs), "-o", "json"
+    )
+    assert code == 0, err
+    planned = json.loads(out)["kubeflow"]
+    assert [(h["from"], h["to"]) for h in planned] == [("v1.10.2", "v1.11.0"), ("v1.11.0", "26.03")]
+    assert [m["id"] for m in planned[0]["manual"]] == ["pipelines-mysql-8.4", "istio-two-minors"]
+
+    for args, message in (
+        (["plan", "--kubeflow", "v9"], "not a release the kit supports"),
+        (["plan", "--kubeflow", "26.03", "--kubernetes", "1.32"], "one upgrade at a time"),
+        (["apply", "--kubeflow", "26.03", "--yes"], "applying Kubeflow upgrades is not available yet"),
+    ):
+        code, _, err = cli("upgrade", *args, *base)
+        assert code == 2 and message in err, (args, err)

@@ -42,9 +42,10 @@ def make_github_pr_comment(image: str | None = None, **settings: Any) -> Any:
 
         from platform_kit.catalog.runtime import github
 
-        key = github.comment_key(pipeline_name, team or None)
-        body = github.render_comment(
-            key=key,
+        comment = github.post_status(
+            repo,
+            pr,
+            os.environ.get("GITHUB_TOKEN", ""),
             pipeline=pipeline_name,
             state=state,
             summary=summary or None,
@@ -52,11 +53,8 @@ def make_github_pr_comment(image: str | None = None, **settings: Any) -> Any:
             run_url=run_url or None,
             team=team or None,
             env=env or None,
+            api_url=api_url,
         )
-        token = os.environ.get("GITHUB_TOKEN", "")
-        if not token:
-            raise RuntimeError("GITHUB_TOKEN is not set: mount the github-token Secret")
-        comment = github.upsert_comment(repo, pr, body, token, marker=github.comment_marker(key), api_url=api_url)
         print(f"comment {comment.action}: {comment.url}")
         return comment.url
 

@@ -60,33 +60,28 @@ def make_run_report(image: str | None = None, **settings: Any) -> Any:
         logging.basicConfig(level=logging.INFO)
         # The PR comment first: a Slack failure with fail_on_error must not cost CI its report.
         if pr_number > 0:
-            token = os.environ.get("GITHUB_TOKEN", "")
-            if not token:
-                raise RuntimeError("GITHUB_TOKEN is not set: mount the github-token Secret")
-            key = github.comment_key(pipeline_name, team or None)
-            body = github.render_comment(
-                key=key,
+            comment = github.post_status(
+                pr_repo,
+                pr_number,
+                os.environ.get("GITHUB_TOKEN", ""),
                 pipeline=pipeline_name,
                 state=status.state,
                 summary=github.failure_summary(status.pipeline_task_name, status.error_message),
                 run_url=run_url or None,
                 team=team or None,
                 env=env or None,
-            )
-            comment = github.upsert_comment(
-                pr_repo, pr_number, body, token, marker=github.comment_marker(key), api_url=api_url
+                api_url=api_url,
             )
             print(f"comment {comment.action}: {comment.url}")
-        message = slack.message_for_status(
-            status, pipeline=pipeline_name, run_url=run_url or None, team=team or None, env=env or None
+        slack.post_status(
+            status,
+            pipeline=pipeline_name,
+            webhook_url=os.environ.get("SLACK_WEBHOOK_URL", ""),
+            run_url=run_url or None,
+            team=team or None,
+            env=env or None,
+            fail_on_error=fail_on_error,
         )
-        webhook = os.environ.get("SLACK_WEBHOOK_URL", "")
-        if webhook:
-            slack.notify(webhook, message, fail_on_error=fail_on_error)
-        elif fail_on_error:
-            raise RuntimeError("SLACK_WEBHOOK_URL is not set: mount the slack-webhook Secret")
-        else:
-            logging.warning("SLACK_WEBHOOK_URL is not set; no Slack message sent")
         return status.state
 
     return components.build(run_report, image, SETTINGS, settings)

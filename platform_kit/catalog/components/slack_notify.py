@@ -43,16 +43,14 @@ def make_slack_notify(image: str | None = None, **settings: Any) -> Any:
         from platform_kit.catalog.runtime import slack
 
         logging.basicConfig(level=logging.INFO)
-        message = slack.message_for_status(
-            status, pipeline=pipeline_name, run_url=run_url or None, team=team or None, env=env or None
+        return slack.post_status(
+            status,
+            pipeline=pipeline_name,
+            webhook_url=os.environ.get("SLACK_WEBHOOK_URL", ""),
+            run_url=run_url or None,
+            team=team or None,
+            env=env or None,
+            fail_on_error=fail_on_error,
         )
-        webhook = os.environ.get("SLACK_WEBHOOK_URL", "")
-        if not webhook:
-            if fail_on_error:
-                raise RuntimeError("SLACK_WEBHOOK_URL is not set: mount the slack-webhook Secret")
-            logging.warning("SLACK_WEBHOOK_URL is not set; no Slack message sent")
-            return False
-        delivery = slack.notify(webhook, message, fail_on_error=fail_on_error)
-        return delivery.delivered
 
     return components.build(slack_notify, image, SETTINGS, settings)

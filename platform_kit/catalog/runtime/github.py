@@ -405,6 +405,31 @@ def upsert_comment(
             github.session.close()
 
 
+def post_status(
+    repo: str,
+    pr: int,
+    token: str,
+    *,
+    pipeline: str,
+    state: str,
+    summary: str | None = None,
+    metrics: Mapping[str, object] | None = None,
+    run_url: str | None = None,
+    team: str | None = None,
+    env: str | None = None,
+    api_url: str = API_URL,
+) -> Comment:
+    """What a component does with a PR: render this pipeline's (and team's) comment and create or
+    update it. No token (the Secret not mounted) is an error naming the Secret."""
+    if not token:
+        raise RuntimeError("GITHUB_TOKEN is not set: mount the github-token Secret")
+    key = comment_key(pipeline, team)
+    body = render_comment(
+        key=key, pipeline=pipeline, state=state, summary=summary, metrics=metrics, run_url=run_url, team=team, env=env
+    )
+    return upsert_comment(repo, pr, body, token, marker=comment_marker(key), api_url=api_url)
+
+
 def _upsert(github: _GitHub, body: str, marker: str) -> Comment:
     base = f"{github.api_url}/repos/{github.repo}"
     target = f"{github.repo}#{github.pr}"

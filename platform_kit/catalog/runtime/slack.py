@@ -181,6 +181,27 @@ def message_for_status(
     )
 
 
+def post_status(
+    status: FinalStatus,
+    *,
+    pipeline: str,
+    webhook_url: str,
+    run_url: str | None = None,
+    team: str | None = None,
+    env: str | None = None,
+    fail_on_error: bool = False,
+) -> bool:
+    """What an exit task does with Slack: the run's final state to ``webhook_url``; True when delivered.
+    No webhook (the Secret not mounted) is a warning, or an error with ``fail_on_error``."""
+    if not webhook_url:
+        if fail_on_error:
+            raise RuntimeError("SLACK_WEBHOOK_URL is not set: mount the slack-webhook Secret")
+        log.warning("SLACK_WEBHOOK_URL is not set; no Slack message sent")
+        return False
+    message = message_for_status(status, pipeline=pipeline, run_url=run_url, team=team, env=env)
+    return notify(webhook_url, message, fail_on_error=fail_on_error).delivered
+
+
 class _Redact(logging.Filter):
     """Replace secrets in log records before any handler sees them."""
 
