@@ -143,14 +143,17 @@ def same_quantity(live: Any, desired: Any) -> bool:
 
 
 def contains(live: Any, desired: Any, *, quantities: bool = False) -> bool:
-    """Whether ``live`` already holds every field of ``desired`` (maps by subset, lists item by item).
+    """Whether ``live`` already holds every field of ``desired`` (maps by subset, lists item by item;
+    a null in ``desired`` asks for nothing).
 
     Values inside the maps named in ``QUANTITY_MAPS`` are compared as quantities, the way the API
     server normalises them, so a re-run does not re-apply an object for a spelling difference.
     """
     if isinstance(desired, dict):
+        # A null in an applied object sets nothing (controller-gen CRDs carry `creationTimestamp: null`).
         return isinstance(live, dict) and all(
-            k in live and contains(live[k], v, quantities=quantities or k in QUANTITY_MAPS) for k, v in desired.items()
+            v is None or (k in live and contains(live[k], v, quantities=quantities or k in QUANTITY_MAPS))
+            for k, v in desired.items()
         )
     if isinstance(desired, list):
         return (
@@ -161,6 +164,12 @@ def contains(live: Any, desired: Any, *, quantities: bool = False) -> bool:
     if live == desired:
         return True
     return quantities and not isinstance(desired, bool) and same_quantity(live, desired)
+
+
+def without_status(obj: dict[str, Any]) -> dict[str, Any]:
+    """``obj`` less its ``status``: the server keeps status to itself (a CRD rendered by controller-gen
+    carries an empty one), so comparing it would make every re-run write again."""
+    return {k: v for k, v in obj.items() if k != "status"}
 
 
 def describe(obj: dict[str, Any]) -> str:
@@ -267,15 +276,24 @@ class Cluster:
         )
         return [item.to_dict() for item in result.items]
 
+    def scoped(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """``obj`` without a namespace when its kind is cluster-scoped. Kustomize's namespace setting
+        cannot know a custom kind's scope and gives every object one; the server ignores it."""
+        meta = obj.get("metadata") or {}
+        if not meta.get("namespace") or self.resource(obj["apiVersion"], obj["kind"]).namespaced:
+            return obj
+        return {**obj, "metadata": {k: v for k, v in meta.items() if k != "namespace"}}
+
     def apply(self, obj: dict[str, Any], *, field_manager: str | None = None) -> str:
         """Server-side apply ``obj`` unless the cluster already has it; returns created/changed/unchanged.
 
         One field manager owns one set of fields: applying a smaller object with the same manager
         removes the fields it no longer names, so a partial write goes under its own manager.
         """
+        obj = self.scoped(obj)
         meta = obj["metadata"]
         live = self.get(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace"))
-        if live is not None and contains(live, obj):
+        if live is not None and contains(live, without_status(obj)):
             return "unchanged"
         resource = self.resource(obj["apiVersion"], obj["kind"])
 
@@ -290,7 +308,7 @@ class Cluster:
 
         def after_conflict() -> str | None:
             fresh = self.get(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace"))
-            return "unchanged" if fresh is not None and contains(fresh, obj) else None
+            return "unchanged" if fresh is not None and contains(fresh, without_status(obj)) else None
 
         self._call(write, f"apply {describe(obj)}", on_conflict=after_conflict)
         return "created" if live is None else "changed"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,7 +15,7 @@ from platform_kit.errors import BadInput
 
 app = typer.Typer(
     help="Upgrade an environment, planned first: Kubernetes (EKS control plane, add-ons, node groups), compute "
-    "images (canary first), and Kubeflow (plan only).",
+    "images (canary first), and Kubeflow (one release at a time, backed up first).",
     no_args_is_help=True,
 )
 
@@ -101,17 +102,45 @@ PlatformOutputsOption = Annotated[
 ]
 
 
-def _kubeflow_plan(settings: Any, kubeflow: str, outputs_file: Path | None) -> list[Any]:
+KubeContextOption = Annotated[
+    str | None,
+    typer.Option(
+        "--kube-context", help="With --kubeflow: kubeconfig context of the cluster (default: the env's EKS cluster)."
+    ),
+]
+BackupDirOption = Annotated[
+    Path | None,
+    typer.Option("--backup-dir", help="With --kubeflow: where backups go (default: backups/<env> in the project)."),
+]
+
+
+@dataclass
+class KubeflowRequest:
+    loaded: Any
+    hops: list[Any]
+    outputs: Any
+    cluster: Any  # None: no cluster to read (the sandbox without --kube-context)
+
+
+def _kubeflow_request(
+    settings: Any, kubeflow: str, outputs_file: Path | None, kube_context: str | None, *, need_cluster: bool
+) -> KubeflowRequest:
     from platform_kit import manifests, versions
+    from platform_kit.commands.onboard import connect
     from platform_kit.config import load_platform
     from platform_kit.upgrade import kubeflow as kubeflow_upgrade
 
     loaded = load_platform(settings.config_dir)
-    loaded.env(settings.env)
-    current = str(loaded.platform.environments[settings.env].kubeflow.version)
+    env = loaded.env(settings.env)
+    current = str(env.kubeflow.version)
     # Bad input before any call: an unknown release, a downgrade, a source the kit cannot move.
     for _source, target in kubeflow_upgrade.hops(current, kubeflow, versions.kubeflow_versions()):
         kubeflow_upgrade.config_at(loaded.platform, settings.env, target, loaded.config_dir)
+    if need_cluster and not (kube_context or env.kubernetes.context) and env.aws.endpoint_url is not None:
+        raise BadInput(
+            f"--kubeflow: '{settings.env}' is emulated and has no Kubernetes API server to apply to",
+            hint="pass --kube-context CONTEXT (a cluster you can write to)",
+        )
     if outputs_file is not None:
         outputs = manifests.outputs_from_file(outputs_file, settings.env)
     else:
@@ -120,7 +149,30 @@ def _kubeflow_plan(settings: Any, kubeflow: str, outputs_file: Path | None) -> l
 
         state = Infra(settings, loaded, settings.env).platform_outputs()
         outputs = PlatformOutputs.from_outputs(state, source="platform state", env=settings.env)
-    return kubeflow_upgrade.plan_hops(settings, loaded, settings.env, kubeflow, outputs)
+    cluster = connect(settings, loaded, settings.env, kube_context)
+    hops = kubeflow_upgrade.plan_hops(settings, loaded, settings.env, kubeflow, outputs)
+    return KubeflowRequest(loaded, hops, outputs, cluster)
+
+
+def _kubeflow_steps(settings: Any, request: KubeflowRequest, backup_dir: Path | None):
+    from platform_kit.infra import Infra
+    from platform_kit.upgrade.planner import plan_kubeflow
+
+    root = backup_dir or settings.project_dir / "backups" / settings.env
+    infra = Infra(settings, request.loaded, settings.env)
+    on_line = None if settings.json else console.info
+    return plan_kubeflow(
+        infra, request.hops, cluster=request.cluster, backup_root=root, outputs=request.outputs, on_line=on_line
+    )
+
+
+def _show_hops(settings: Any, hops: list[Any]) -> None:
+    from rich.markup import escape
+
+    for hop in hops:
+        console.step(f"Kubeflow {hop.source} -> {hop.target} in {settings.env}")
+        for line in hop.summary_lines():
+            console.out.print(f"   {escape(line)}")
 
 
 @app.command("plan")
@@ -130,6 +182,8 @@ def plan_command(
     canary: CanaryOption = None,
     kubeflow: KubeflowOption = None,
     platform_outputs: PlatformOutputsOption = None,
+    kube_context: KubeContextOption = None,
+    backup_dir: BackupDirOption = None,
     env: EnvOption = None,
     config_dir: ConfigDirOption = None,
     output: OutputOption = None,
@@ -140,19 +194,24 @@ def plan_command(
     changes and prunes, its CRD changes and manual steps. Changes nothing."""
     settings = context.resolve(env=env, config_dir=config_dir, output=output, debug=debug)
     if kubeflow is not None:
-        if kubernetes is not None:
-            raise BadInput("plan one upgrade at a time: --kubernetes or --kubeflow")
-        hops = _kubeflow_plan(settings, kubeflow, platform_outputs)
+        if kubernetes is not None or image:
+            raise BadInput("plan one upgrade at a time: --kubernetes, --image or --kubeflow")
+        request = _kubeflow_request(settings, kubeflow, platform_outputs, kube_context, need_cluster=False)
+        plan = _kubeflow_steps(settings, request, backup_dir) if request.cluster is not None else None
         if settings.json:
-            console.emit_json({"env": settings.env, "kubeflow": [hop.as_dict() for hop in hops]})
+            steps = plan.as_dict() if plan is not None else None
+            console.emit_json({"env": settings.env, "kubeflow": [hop.as_dict() for hop in request.hops], "plan": steps})
             return
-        from rich.markup import escape
-
-        for hop in hops:
-            console.step(f"Kubeflow {hop.source} -> {hop.target} in {settings.env}")
-            for line in hop.summary_lines():
-                console.out.print(f"   {escape(line)}")
-        console.success(f"{len(hops)} release hop(s) planned; renders under build/upgrade/{settings.env}/kubeflow")
+        _show_hops(settings, request.hops)
+        if plan is not None:
+            _show(plan)
+        else:
+            console.info("no cluster to read (an emulated environment): pass --kube-context to see the apply steps")
+        console.success(
+            f"{len(request.hops)} release hop(s) planned; renders under build/upgrade/{settings.env}/kubeflow"
+        )
+        if request.hops:
+            console.next_commands(f"platform upgrade apply --env {settings.env} --kubeflow {kubeflow}")
         return
     plan = _plan(settings, kubernetes, plan_check=False, image=image, canary=canary)
     if settings.json:
@@ -173,6 +232,9 @@ def apply_command(
     canary: CanaryOption = None,
     kubeflow: KubeflowOption = None,
     no_plan_check: NoPlanCheckOption = False,
+    platform_outputs: PlatformOutputsOption = None,
+    kube_context: KubeContextOption = None,
+    backup_dir: BackupDirOption = None,
     env: EnvOption = None,
     config_dir: ConfigDirOption = None,
     output: OutputOption = None,
@@ -186,15 +248,27 @@ def apply_command(
 
     settings = context.resolve(env=env, config_dir=config_dir, output=output, debug=debug, yes=yes)
     if kubeflow is not None:
-        raise BadInput(
-            "--kubeflow: applying Kubeflow upgrades is not available yet; plan one with "
-            f"platform upgrade plan --env {settings.env} --kubeflow {kubeflow}"
-        )
-    plan = _plan(settings, kubernetes, plan_check=not no_plan_check, image=image, canary=canary)
+        if kubernetes is not None or image:
+            raise BadInput("apply one upgrade at a time: --kubernetes, --image or --kubeflow")
+        request = _kubeflow_request(settings, kubeflow, platform_outputs, kube_context, need_cluster=True)
+        if not settings.json:
+            _show_hops(settings, request.hops)
+        plan = _kubeflow_steps(settings, request, backup_dir)
+        what = f"--kubeflow {kubeflow}"
+        next_commands = [
+            f"platform render --env {settings.env}",
+            f"platform smoke run --env {settings.env} --team TEAM",
+        ]
+    else:
+        plan = _plan(settings, kubernetes, plan_check=not no_plan_check, image=image, canary=canary)
+        what = " ".join(f"--image {i}" for i in image) if image else f"--kubernetes {kubernetes}"
+        next_commands = [
+            f"platform infra plan --env {settings.env} --stack platform",
+            f"platform smoke run --env {settings.env} --team TEAM --local",
+        ]
     if not settings.json:
         _show(plan)
     pending = [step for step in plan.steps if not plan.done.get(step.id)]
-    what = " ".join(f"--image {i}" for i in image) if image else f"--kubernetes {kubernetes}"
     resume = f"platform upgrade apply --env {settings.env} {what}"
     if pending and not settings.yes:
         if not sys.stdin.isatty():
@@ -208,13 +282,16 @@ def apply_command(
         if not settings.json and outcome.status in {"applied", "already done"}:
             console.success(f"{outcome.id}: {outcome.status}")
 
-    outcomes = execute(plan.steps, resume_command=resume, confirm=lambda _: settings.yes, on_outcome=said)
+    def confirm_manual(text: str) -> bool:
+        if settings.yes:
+            return True
+        console.warning(f"manual step: {text}")
+        return sys.stdin.isatty() and typer.confirm("Is it done?", default=False)
+
+    outcomes = execute(plan.steps, resume_command=resume, confirm=confirm_manual, on_outcome=said)
     if settings.json:
         console.emit_json({"plan": plan.as_dict(), "outcomes": [o.as_dict() for o in outcomes]})
         return
     applied = sum(1 for o in outcomes if o.status == "applied")
     console.success(f"{settings.env}: {what} done, {applied} step(s) applied")
-    console.next_commands(
-        f"platform infra plan --env {settings.env} --stack platform",
-        f"platform smoke run --env {settings.env} --team TEAM --local",
-    )
+    console.next_commands(*next_commands)

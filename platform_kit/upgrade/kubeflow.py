@@ -25,10 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from platform_kit.cluster_apply import ENV_LABEL as KIT_LABEL
 from platform_kit.errors import BadInput
 from platform_kit.render.diff import Diff, Key, describe, diff_objects, identity
-
-KIT_LABEL = "platform-kit.io/environment"
 
 
 @dataclass(frozen=True)
@@ -162,6 +161,15 @@ class KubeflowHop:
     prune: list[Key]
     manual: list[ManualStep]
     counts: tuple[int, int] = (0, 0)  # objects rendered before, after
+    # What the apply needs: both renders, and the target's build folder (its secrets.yaml).
+    before: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    after: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    build_dir: Path | None = None
+
+    def prune_objects(self) -> list[dict[str, Any]]:
+        """The prune set as the objects of the current render (their apiVersion says where to delete)."""
+        wanted = set(self.prune)
+        return [o for o in self.before if identity(o) in wanted]
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -216,6 +224,8 @@ def compare(source: str, target: str, before: list[dict[str, Any]], after: list[
         prune,
         manual_steps(source, target),
         counts=(len(before), len(after)),
+        before=before,
+        after=after,
     )
 
 
@@ -242,5 +252,7 @@ def plan_hops(settings: Any, loaded: Any, env: str, target: str, outputs: Any) -
         for version in (source, goal):
             if version not in rendered:
                 rendered[version] = render_release(settings, loaded, env, version, outputs, out_root)
-        result.append(compare(source, goal, rendered[source], rendered[goal]))
+        hop = compare(source, goal, rendered[source], rendered[goal])
+        hop.build_dir = out_root / goal
+        result.append(hop)
     return result

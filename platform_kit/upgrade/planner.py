@@ -192,3 +192,97 @@ def plan_images(infra: Any, wanted: dict[str, str], canary: str | None = None, *
         done=status(steps),
         notes=[f"canary team: {team}"],
     )
+
+
+def kubeflow_recorder(config_dir: Path, loaded: Any, env: str):
+    """Writes a release into ``platform.yaml``: ``kubeflow.version`` and its source (the git ref, or the
+    release folder beside the current one), both in one write."""
+    from platform_kit.config import edit
+    from platform_kit.config.validate import PLATFORM_FILE
+    from platform_kit.upgrade import kubeflow as kubeflow_upgrade
+
+    base = ("environments", env, "kubeflow")
+
+    def write(version: str) -> None:
+        moved = kubeflow_upgrade.config_at(loaded.platform, env, version, loaded.config_dir).environments[env]
+        source = moved.kubeflow.source
+        if source.git is not None:
+            where, value = (*base, "source", "git", "ref"), str(source.git.ref)
+        else:
+            where, value = (*base, "source", "path"), str(source.path)
+        edit.set_scalars(config_dir / PLATFORM_FILE, {(*base, "version"): version, where: value})
+
+    return write
+
+
+def plan_kubeflow(
+    infra: Any,
+    hops: list[Any],
+    *,
+    cluster: Any,
+    backup_root: Path,
+    outputs: Any,
+    on_line: Any = None,
+) -> UpgradePlan:
+    """The apply steps of each Kubeflow release hop (``kubeflow_apply``), and which are done on ``cluster``.
+    ``outputs`` are the platform stack's (``PlatformOutputs``): the RDS endpoint when RDS is on."""
+    from platform_kit import versions
+    from platform_kit.config import load_platform
+    from platform_kit.upgrade import backup, kubeflow_apply
+
+    env_name = infra.env_name
+    loaded = infra.loaded
+    env = loaded.platform.environments[env_name]
+    config_dir = infra.settings.config_dir
+
+    def desired() -> str:
+        return str(load_platform(config_dir).platform.environments[env_name].kubeflow.version)
+
+    database = None
+    if env.storage.rds.enabled:
+
+        def database() -> backup.Database:
+            endpoint = outputs.rds_endpoint
+            if not endpoint:
+                raise StepFailed(
+                    f"storage.rds is on but the platform stack of '{env_name}' has no rds_endpoint output",
+                    hint=f"apply the platform stack first: platform infra apply --env {env_name} --stack platform",
+                )
+            return backup.Database(infra.session().client("rds"), str(endpoint))
+
+    ctx = kubeflow_apply.KubeflowContext(
+        env=env_name,
+        cluster=cluster,
+        backup_root=backup_root,
+        secretsmanager=lambda: infra.session().client("secretsmanager"),
+        desired_version=desired,
+        record_version=kubeflow_recorder(config_dir, loaded, env_name),
+        known=versions.kubeflow_versions(),
+        database=database,
+        on_line=on_line or (lambda _: None),
+    )
+    steps: list[Step] = []
+    done: dict[str, bool] = {}
+    earlier_done = True
+    for hop in hops:
+        these = kubeflow_apply.hop_steps(hop, ctx)
+        steps += these
+        try:
+            found = status(these)
+        except OperationFailed as exc:
+            raise OperationFailed(f"reading the cluster's state for the plan: {exc.message}", hint=exc.hint) from None
+        # A later hop is read again when its turn comes; until the earlier ones are done, all of it is to do.
+        done.update({step_id: earlier_done and is_done for step_id, is_done in found.items()})
+        earlier_done = earlier_done and all(found.values())
+    current = str(env.kubeflow.version)
+    notes = [f"backups go to {backup_root}"]
+    if database is not None:
+        notes.append("the Pipelines database is on RDS: the backup step snapshots it")
+    return UpgradePlan(
+        env=env_name,
+        current={"kubeflow": current},
+        target={"kubeflow": hops[-1].target if hops else current},
+        steps=steps,
+        done=done,
+        notes=notes,
+    )

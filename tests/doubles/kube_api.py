@@ -13,7 +13,10 @@ the API for the official client (typed `CoreV1Api`/`CustomObjectsApi`, and `Dyna
 * namespaced objects need their namespace to exist; deleting a namespace deletes its contents;
   deleting an owner deletes dependents whose owners are all gone (a tiny garbage collector);
 * bearer-token authentication, fault injection, a call log, and an optional simulated Kubeflow
-  profile controller (see `kubeflow_profiles.py`).
+  profile controller (see `kubeflow_profiles.py`);
+* CRDs: a simulated apiextensions controller (`crd_controller.py`) serves a CRD's versions and sets
+  it Established, at once or after a few reads; a kind may be served in several versions, all
+  reading and writing the same stored object (no conversion).
 
 What it does NOT emulate: admission (webhooks, quota and LimitRange enforcement, Pod Security),
 schema validation or defaulting, RBAC authorisation, watches (a `watch=true` request gets 501),
@@ -49,6 +52,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import yaml
 from kubernetes import client as k8s_client
 
+from .crd_controller import CrdControllerSim
 from .kube_fields import (
     MISSING,
     SERVER_METADATA,
@@ -146,6 +150,22 @@ DEFAULT_RESOURCES: tuple[ResourceType, ...] = (
     ResourceType("tensorboard.kubeflow.org", "v1alpha1", "Tensorboard", "tensorboards", True, True, custom=True),
     # Argo's Workflow CRD has no status subresource: the controller writes status on the object.
     ResourceType("argoproj.io", "v1alpha1", "Workflow", "workflows", True, False, ("wf",), custom=True),
+    # What a Kubeflow install applies besides its own CRDs' kinds (those come from the CRDs).
+    ResourceType("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", True, True, ("pvc",)),
+    ResourceType("apps", "v1", "Deployment", "deployments", True, True, ("deploy",)),
+    ResourceType("apps", "v1", "StatefulSet", "statefulsets", True, True, ("sts",)),
+    ResourceType("apps", "v1", "DaemonSet", "daemonsets", True, True, ("ds",)),
+    ResourceType("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", True, True, ("hpa",)),
+    ResourceType("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", False, False, ("pc",)),
+    ResourceType(
+        "apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", False, True, ("crd",)
+    ),
+    ResourceType(
+        "admissionregistration.k8s.io", "v1", "MutatingWebhookConfiguration", "mutatingwebhookconfigurations", False
+    ),
+    ResourceType(
+        "admissionregistration.k8s.io", "v1", "ValidatingWebhookConfiguration", "validatingwebhookconfigurations", False
+    ),
 )
 
 
@@ -302,7 +322,7 @@ class KubeApiDouble(BackgroundServer):
         self.calls: list[Call] = []
         self.controller_writes: list[ControllerWrite] = []
         self._lock = threading.RLock()
-        self._types: dict[tuple[str, str], ResourceType] = {}
+        self._types: dict[tuple[str, str, str], ResourceType] = {}  # (group, version, kind)
         self._objects: dict[_Key, _Stored] = {}
         self._rv = itertools.count(1)
         self._last_rv = 0
@@ -311,8 +331,9 @@ class KubeApiDouble(BackgroundServer):
         self._agent: str | None = None
         self.internal_errors: list[str] = []
         self.profiles = ProfileControllerSim(self)
+        self.crds = CrdControllerSim(self)
         for rt in DEFAULT_RESOURCES:
-            self._types[(rt.group, rt.kind)] = rt
+            self._types[(rt.group, rt.version, rt.kind)] = rt
         for name in seed_namespaces:
             self.put_object({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}, manager=None)
 
@@ -371,15 +392,33 @@ class KubeApiDouble(BackgroundServer):
         """Serve one more kind (a CRD unless custom=False). Returns its `ResourceType`."""
         rt = ResourceType(group, version, kind, plural, namespaced, status_subresource, custom=custom)
         with self._lock:
-            self._types[(group, kind)] = rt
+            self._types[(group, version, kind)] = rt
         return rt
 
     def resource_type(self, api_version: str, kind: str) -> ResourceType:
-        group = api_version.rpartition("/")[0]
-        rt = self._types.get((group, kind))
-        if rt is None or rt.api_version != api_version:
+        group, _, version = api_version.rpartition("/")
+        rt = self._types.get((group, version, kind))
+        if rt is None:
             raise KeyError(f"KubeApiDouble does not serve {kind} in {api_version}; register() it first")
         return rt
+
+    def _type_of(self, group: str, kind: str) -> ResourceType | None:
+        """Any served version of a kind (stored objects are one copy whatever version wrote them)."""
+        return next((rt for (g, _, k), rt in self._types.items() if g == group and k == kind), None)
+
+    def _unregister(self, group: str, kind: str, *, keep: set[str], delete_objects: bool = False) -> None:
+        """Stop serving the versions of a kind not in ``keep``; with ``delete_objects``, drop its objects."""
+        for key in [k for k in self._types if k[0] == group and k[2] == kind and k[1] not in keep]:
+            del self._types[key]
+        if delete_objects:
+            for key in [k for k in self._objects if k[0] == group and k[1] == kind]:
+                del self._objects[key]
+
+    def crd_controller(self, delay_reads: int = 0) -> CrdControllerSim:
+        """Establish CRDs only after ``delay_reads`` later GETs of each (0: at once, the default)."""
+        with self._lock:
+            self.crds.delay_reads = delay_reads
+        return self.crds
 
     # -- assertions and seeding ------------------------------------------------------------------
 
@@ -499,6 +538,7 @@ class KubeApiDouble(BackgroundServer):
         """Run pending (delayed) reconciles now."""
         with self._lock:
             self.profiles.flush()
+            self.crds.flush()
             self._run_controllers()
 
     # -- internal access for simulated controllers -----------------------------------------------
@@ -542,6 +582,7 @@ class KubeApiDouble(BackgroundServer):
                 self._inject_fault(method, path)
                 if method == "GET" and verb != "discovery":
                     self.profiles.observe_read(path)
+                    self.crds.observe_read(path)
                 response = self._route(method, path, query, content_type, headers, body)
             except ApiError as error:
                 response = error.response()
@@ -709,7 +750,8 @@ class KubeApiDouble(BackgroundServer):
                 versions[rt.group].append(rt.version)
         groups = []
         for group, group_versions in sorted(versions.items()):
-            entries = [{"groupVersion": f"{group}/{v}", "version": v} for v in group_versions]
+            ordered = sorted(group_versions, key=_version_priority)
+            entries = [{"groupVersion": f"{group}/{v}", "version": v} for v in ordered]
             groups.append({"name": group, "versions": entries, "preferredVersion": dict(entries[0])})
         return groups
 
@@ -763,7 +805,8 @@ class KubeApiDouble(BackgroundServer):
             {
                 "metadata": {"name": group} if group else {},
                 "versions": [
-                    {"version": v, "resources": resources, "freshness": "Current"} for v, resources in versions.items()
+                    {"version": v, "resources": versions[v], "freshness": "Current"}
+                    for v in sorted(versions, key=_version_priority)
                 ],
             }
             for group, versions in groups.items()
@@ -1212,13 +1255,14 @@ class KubeApiDouble(BackgroundServer):
         if stored is None:
             return
         self._last_rv = next(self._rv)
-        rt = self._types[(key[0], key[1])]
+        rt = self._type_of(key[0], key[1])
+        assert rt is not None, key
         if actor in _EXTERNAL_ACTORS:
             self._touched.append(stored.obj)
         else:
             self._record(actor, "delete", rt, stored.obj)
         if rt.kind == "Namespace" and rt.group == "":
-            for other in [k for k in self._objects if k[2] == key[3] and self._types[(k[0], k[1])].namespaced]:
+            for other in [k for k in self._objects if k[2] == key[3] and k[2]]:
                 self._remove(other, "namespace-controller")
         self._collect_garbage(stored.obj["metadata"]["uid"])
 
@@ -1241,7 +1285,18 @@ class KubeApiDouble(BackgroundServer):
     def _run_controllers(self) -> None:
         while self._touched:
             touched, self._touched = self._touched, []
+            self.crds.on_changes(touched)
             self.profiles.on_changes(touched)
+
+
+def _version_priority(version: str) -> tuple[int, int, int]:
+    """Sort key putting the version a server prefers first: GA over beta over alpha, newer first
+    (v1 > v1beta2 > v1beta1 > v1alpha1), as Kubernetes orders a group's versions."""
+    match = re.fullmatch(r"v(\d+)(?:(alpha|beta)(\d+))?", version)
+    if match is None:
+        return (3, 0, 0)
+    stage = {"alpha": 2, "beta": 1, None: 0}[match.group(2)]
+    return (stage, -int(match.group(1)), -int(match.group(3) or 0))
 
 
 def _operation(base: str, target: _Target) -> str:

@@ -126,7 +126,8 @@ def test_the_cli_plans_each_hop_and_refuses_what_it_cannot_do(cli, setup, monkey
     for args, message in (
         (["plan", "--kubeflow", "v9"], "not a release the kit supports"),
         (["plan", "--kubeflow", "26.03", "--kubernetes", "1.32"], "one upgrade at a time"),
-        (["apply", "--kubeflow", "26.03", "--yes"], "applying Kubeflow upgrades is not available yet"),
+        (["apply", "--kubeflow", "26.03", "--yes"], "is emulated and has no Kubernetes API server"),
+        (["apply", "--kubeflow", "26.03", "--image", "python=x:1", "--yes"], "one upgrade at a time"),
     ):
         code, _, err = cli("upgrade", *args, *base)
         assert code == 2 and message in err, (args, err)

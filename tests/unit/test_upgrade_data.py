@@ -73,3 +73,36 @@ def test_set_scalar_refuses_a_missing_key_or_a_block_and_leaves_the_file(example
     with pytest.raises(OperationFailed, match="not a value the kit can change"):
         edit.set_scalar(file, ("environments", "dev", "cluster"), "x")
     assert file.read_text() == before
+
+
+def test_kubeflow_release_moves_version_and_git_ref_in_one_write(example_config: Path) -> None:
+    from platform_kit.upgrade.planner import kubeflow_recorder
+
+    file = example_config / "platform.yaml"
+    before = file.read_text().splitlines()
+    kubeflow_recorder(example_config, load_platform(example_config), "dev")("v1.11.0")
+    after = file.read_text().splitlines()
+    changed = [(a.strip(), b.strip()) for a, b in zip(before, after, strict=True) if a != b]
+    # Two lines of dev: the version, and the ref inside the flow mapping of the git source.
+    assert changed == [
+        ("version: v1.10.2", 'version: "v1.11.0"'),
+        ("git: {url: https://github.com/kubeflow/manifests, ref: v1.10.2}",
+         'git: {url: https://github.com/kubeflow/manifests, ref: "v1.11.0"}'),
+    ]  # fmt: skip
+    kubeflow = load_platform(example_config).platform.environments["dev"].kubeflow
+    assert str(kubeflow.version) == "v1.11.0" and str(kubeflow.source.git.ref) == "v1.11.0"
+    assert str(load_platform(example_config).platform.environments["prod"].kubeflow.version) == "v1.10.2"
+
+
+def test_set_scalars_writes_nothing_when_one_key_cannot_be_edited(example_config: Path) -> None:
+    file = example_config / "platform.yaml"
+    before = file.read_text()
+    with pytest.raises(OperationFailed, match="not a value the kit can change"):
+        edit.set_scalars(
+            file,
+            {
+                ("environments", "dev", "kubeflow", "version"): "v1.11.0",
+                ("environments", "dev", "kubeflow", "source"): "x",
+            },
+        )
+    assert file.read_text() == before
