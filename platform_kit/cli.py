@@ -15,6 +15,7 @@ from platform_kit import context
 from platform_kit.commands import (
     bootstrap,
     catalog,
+    ci,
     doctor,
     infra,
     offboard,
@@ -72,6 +73,7 @@ app.add_typer(sandbox.app, name="sandbox", rich_help_panel="Environment")
 app.command("bootstrap", rich_help_panel="Infrastructure")(bootstrap.command)
 app.add_typer(infra.app, name="infra", rich_help_panel="Infrastructure")
 app.add_typer(upgrade.app, name="upgrade", rich_help_panel="Infrastructure")
+app.add_typer(ci.app, name="ci", rich_help_panel="Infrastructure")
 app.command("render", rich_help_panel="Cluster")(render.command)
 app.command("onboard-team", rich_help_panel="Teams")(onboard.command)
 app.command("offboard-team", rich_help_panel="Teams")(offboard.command)

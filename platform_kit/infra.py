@@ -47,7 +47,7 @@ STATEFUL_TYPES = frozenset(
     }
 )
 KIT_ROOT = Path(__file__).resolve().parent.parent
-# Beside a stack's data directory: what its last ``terraform init`` was run for (see _prepare).
+# Beside a stack's data directory: what its last ``terraform init`` was run for (see prepare).
 INIT_STAMP = "init.fingerprint"
 # Errors that mean the data directory needs ``terraform init`` again (a re-init fixes them).
 _NEEDS_INIT = (
@@ -280,6 +280,26 @@ class Infra:
         state = json.loads(body)
         return {name: entry.get("value") for name, entry in (state.get("outputs") or {}).items()}
 
+    def state_meta(self, stack: Stack) -> dict[str, Any] | None:
+        """The stack's state ``serial`` and ``lineage`` now (None before its first apply): a saved plan
+        applies only to the state it was made from."""
+        from botocore.exceptions import ClientError
+
+        if stack.kind == "bootstrap":
+            path = self.bootstrap_state()
+            body = path.read_bytes() if path.is_file() else None
+        else:
+            try:
+                body = self._s3().get_object(Bucket=self.state_bucket, Key=self.state_key(stack))["Body"].read()
+            except ClientError as exc:
+                if _error_code(exc) in ("NoSuchKey", "NoSuchBucket"):
+                    return None
+                raise
+        if body is None:
+            return None
+        state = json.loads(body)
+        return {"serial": state.get("serial"), "lineage": state.get("lineage")}
+
     def backend_config(self, stack: Stack) -> dict[str, Any]:
         if stack.kind == "bootstrap":
             return {"path": str(self.bootstrap_state())}
@@ -332,14 +352,14 @@ class Infra:
         """Render inputs, init, and save a plan; nothing in AWS changes."""
         from platform_kit.terraform import TerraformError
 
-        tf, inputs = self._prepare(stack)
+        tf, inputs = self.prepare(stack)
         workdir = self.workdir(stack)
         try:
             result = tf.plan(workdir / "plan.tfplan", var_files=[inputs], destroy=destroy)
         except TerraformError as exc:
             if not any(marker in str(exc) for marker in _NEEDS_INIT):
                 raise
-            tf, inputs = self._prepare(stack, force_init=True)
+            tf, inputs = self.prepare(stack, force_init=True)
             result = tf.plan(workdir / "plan.tfplan", var_files=[inputs], destroy=destroy)
         if not result.has_changes:
             # Exit code 0: nothing to add, change, destroy or output. `terraform show -json` would
@@ -354,11 +374,11 @@ class Infra:
 
     def import_resources(self, stack: Stack, pairs: list[tuple[str, str]]) -> None:
         """Record existing AWS objects (address, import ID) in the stack's state; AWS is unchanged."""
-        tf, inputs = self._prepare(stack)
+        tf, inputs = self.prepare(stack)
         for address, resource_id in pairs:
             tf.import_resource(address, resource_id, var_files=[inputs])
 
-    def _prepare(self, stack: Stack, *, force_init: bool = False):
+    def prepare(self, stack: Stack, *, force_init: bool = False):
         """Write the stack's inputs and make sure its data directory is initialised for its backend.
 
         ``terraform init -reconfigure`` costs seconds per run; it is skipped when the data directory
@@ -431,7 +451,7 @@ class Infra:
 
 
 def _init_fingerprint(stack_source: Path, binary: Path, backend: dict[str, Any]) -> str:
-    """A digest of everything ``terraform init`` depends on for a stack (see ``Infra._prepare``)."""
+    """A digest of everything ``terraform init`` depends on for a stack (see ``Infra.prepare``)."""
     import hashlib
 
     digest = hashlib.sha256()

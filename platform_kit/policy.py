@@ -79,17 +79,20 @@ def checkov_path() -> Path:
     )
 
 
-def _run_checkov(directory: Path, framework: str, cwd: Path | None = None) -> list[dict[str, Any]]:
+def _run_checkov(
+    directory: Path, framework: str, cwd: Path | None = None, extra: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
     """checkov's JSON reports for ``directory`` (offline: no guideline download, no platform calls).
+    ``extra`` replaces ``-d DIR`` when given (``-f plan.json ...``).
 
     Not ``--quiet``: that drops the skipped checks (and so their reasons) from the JSON, too.
     ``--compact`` leaves out the code blocks, which would otherwise make up most of the output.
     """
+    target = list(extra) if extra else ["-d", str(directory)]
     result = subprocess.run(
         [
             str(checkov_path()),
-            "-d",
-            str(directory),
+            *target,
             "--framework",
             framework,
             "--skip-download",
@@ -111,11 +114,22 @@ def _run_checkov(directory: Path, framework: str, cwd: Path | None = None) -> li
     return document if isinstance(document, list) else [document]
 
 
+def scan_plan(plan_json: Path, source_dir: Path) -> PolicyReport:
+    """checkov over a plan's JSON (``terraform show -json``), with the stack's source folder for
+    enrichment, so the ``#checkov:skip`` comments in the modules apply to the plan too."""
+    extra = ("-f", str(plan_json), "--repo-root-for-plan-enrichment", str(source_dir))
+    return _report(_run_checkov(plan_json.parent, "terraform_plan", extra=extra))
+
+
 def scan(directory: Path, framework: str = "terraform") -> PolicyReport:
     """checkov over the Terraform (or, with ``framework="dockerfile"``, the Dockerfiles) in ``directory``
     (offline: no guideline download)."""
+    return _report(_run_checkov(directory, framework))
+
+
+def _report(documents: list[dict[str, Any]]) -> PolicyReport:
     report = PolicyReport(0, 0, 0, 0, "")
-    for doc in _run_checkov(directory, framework):
+    for doc in documents:
         summary = doc.get("summary", {})
         report.passed += summary.get("passed", 0)
         report.failed += summary.get("failed", 0)

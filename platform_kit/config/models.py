@@ -371,6 +371,14 @@ class Kubernetes(Model):
     context: str | None = Field(None, description="kubeconfig context to use instead of the EKS-derived one.")
 
 
+class PolicyException(Model):
+    """A failed checkov check on this environment's plans that was reviewed and accepted."""
+
+    check: str = Field(pattern=r"^CKV2?_[A-Z0-9]+_\d+$", description="The checkov check id, e.g. CKV_AWS_39.")
+    resource: str = Field(min_length=1, description="The resource address in the plan the exception is for.")
+    reason: str = Field(min_length=10, description="Why it is accepted; shown in the PR comment.")
+
+
 class Ci(Model):
     """CI identity for this environment's account: GitHub OIDC and plan/apply roles."""
 
@@ -379,6 +387,10 @@ class Ci(Model):
     )
     main_branch: str = Field("main", min_length=1, description="Only this branch may assume the apply role.")
     create_oidc_provider: bool = Field(True, description="False when the account already has GitHub's provider.")
+    policy_exceptions: list[PolicyException] = Field(
+        default_factory=list,
+        description="checkov findings on this environment's plans that `platform ci plan` does not block on.",
+    )
 
 
 class Environment(Model):

@@ -25,6 +25,7 @@ COMMANDS = (
     "catalog",
     "smoke",
     "usage",
+    "ci",
 )
 GROUPS = {
     "sandbox": ("start", "stop", "status"),
@@ -33,6 +34,7 @@ GROUPS = {
     "catalog": ("build", "image", "publish"),
     "upgrade": ("plan", "apply"),
     "smoke": ("run", "deploy"),
+    "ci": ("plan", "apply", "drift"),
 }
 
 

@@ -1,0 +1,1 @@
+"""`platform ci`: plan and apply infrastructure changes from pull requests."""

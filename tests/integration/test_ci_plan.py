@@ -1,0 +1,223 @@
+"""``platform ci plan`` on the applied sandbox: a pull request that changes one team's file plans that
+team's stack and nothing else, with real Terraform against moto, the checkov gate on the plan, and
+one PR comment per stack on a GitHub double (created once, then edited in place)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from doubles.github_comments import GitHubIssueComments
+
+from platform_kit.ci import plan as ci_plan
+
+REPO = "acme-autonomy/ml-platform-infra"
+TOKEN = "ghp_test-token-for-the-double"  # a test credential for the GitHub double only
+PREFIX = "prefix: camera/}"
+
+
+def git(repo: Path, *args: str) -> str:
+    done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+@pytest.fixture()
+def pr(sandbox_world, tmp_path: Path, httpserver, monkeypatch):
+    """The sandbox world's folder as a git repository with a base commit; yields a function that
+    commits a change to perception's bucket prefix. The team file is put back afterwards."""
+    infra, _ = sandbox_world
+    config = infra.loaded.config_dir
+    root = config.parent
+    team_file = config / "teams" / "perception.yaml"
+    original = team_file.read_text()
+    assert PREFIX in original
+    if not (root / ".git").is_dir():
+        git(root, "init", "-q", "-b", "main")
+        git(root, "config", "user.email", "ci@example.invalid")
+        git(root, "config", "user.name", "ci test")
+        (root / ".gitignore").write_text(".platform/\nbuild/\nout*/\n")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "--allow-empty", "-m", "base")
+    base = git(root, "rev-parse", "HEAD")
+    github = GitHubIssueComments(httpserver, REPO, 42, TOKEN)
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    monkeypatch.setenv("GITHUB_API_URL", httpserver.url_for("").rstrip("/"))
+    monkeypatch.chdir(root)
+
+    def change(prefix: str) -> None:
+        team_file.write_text(original.replace(PREFIX, f"prefix: {prefix}}}"))
+        git(root, "commit", "-q", "-am", f"perception reads {prefix}")
+
+    change.base = base
+    change.config = config
+    change.github = github
+    yield change
+    team_file.write_text(original)
+    git(root, "commit", "-q", "--allow-empty", "-am", "restore")
+
+
+def test_a_team_change_plans_one_stack_comments_once_and_edits_it(pr, cli, tmp_path: Path) -> None:
+    out = tmp_path / "plans"
+    pr("camera-front/")
+    args = ["ci", "plan", "--base", pr.base, "--env", "sandbox", "--config-dir", str(pr.config), "--out", str(out),
+            "--pr", f"{REPO}#42"]  # fmt: skip
+    code, stdout, err = cli(*args)
+    assert code == 0, err + stdout
+    result = json.loads((out / ci_plan.RESULTS_FILE).read_text())
+    assert [(r["env"], r["stack"]) for r in result["results"]] == [("sandbox", "team:perception")]
+    [stack] = result["results"]
+    assert stack["change"] >= 1 and stack["destroy"] == 0 and stack["error"] is None
+    assert stack["policy_failures"] == [], stack["policy_failures"]
+    folder = out / "sandbox" / "team-perception"
+    meta = json.loads((folder / ci_plan.META_FILE).read_text())
+    assert meta["commit"] == git(pr.config.parent, "rev-parse", "HEAD")
+    assert isinstance(meta["state"]["serial"], int) and meta["state"]["lineage"]
+    assert len(meta["lock_file_sha256"]) == 64 and meta["terraform_version"].startswith("1.")
+    assert (folder / ci_plan.PLAN_FILE).stat().st_size > 0
+    assert "camera-front/" in (folder / "plan.txt").read_text()
+    summary = (out / "summary.md").read_text()
+    assert "| sandbox | team:perception | 0 |" in summary and "changes" in summary
+    assert "--env sandbox: stacks of dev, prod are left to their own jobs" in summary
+    [comment] = pr.github.comments
+    assert comment["body"].startswith("<!-- platform-kit:plan:sandbox/team:perception -->")
+    assert "to change" in comment["body"] and TOKEN not in comment["body"] + stdout + err
+
+    # The same PR, pushed again with another change: the comment is edited, never duplicated.
+    pr("camera-rear/")
+    code, _, err = cli(*args)
+    assert code == 0, err
+    assert len(pr.github.comments) == 1 and "camera-rear/" in pr.github.comments[0]["body"]
+    methods = [method for method, _ in pr.github.requests]
+    assert methods.count("POST") == 1 and methods.count("PATCH") == 1
+
+
+def test_an_unset_token_is_refused_before_anything_is_planned(pr, cli, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv("GITHUB_TOKEN")
+    out = tmp_path / "plans"
+    code, _, err = cli("ci", "plan", "--base", pr.base, "--env", "sandbox", "--config-dir", str(pr.config),
+                       "--out", str(out), "--pr", f"{REPO}#42")  # fmt: skip
+    assert code == 2 and "GITHUB_TOKEN" in err and len(err.strip().splitlines()) <= 2
+    assert not out.exists() and pr.github.requests == []
+
+
+def test_the_policy_gate_scans_the_plan_with_the_modules_skips_and_the_env_exceptions(
+    sandbox_world, pr, cli, tmp_path: Path
+) -> None:
+    from platform_kit.infra import Infra
+
+    platform_yaml = pr.config / "platform.yaml"
+    original = platform_yaml.read_text()
+    assert "policy_exceptions:" in original, "the example's sandbox accepts two reviewed findings"
+    gpu = original.index("        gpu:")
+    size = original.index("max_size: 2", gpu)
+    platform_yaml.write_text(original[:size] + "max_size: 3" + original[size + len("max_size: 2") :])
+    try:
+        git(pr.config.parent, "commit", "-q", "-am", "a bigger GPU group")
+        out = tmp_path / "plans"
+        code, stdout, err = cli("ci", "plan", "--base", pr.base, "--env", "sandbox", "--config-dir", str(pr.config),
+                                "--out", str(out), "-o", "json")  # fmt: skip
+        assert code == 0, err
+        [stack] = json.loads(stdout)["results"]
+        assert (stack["stack"], stack["change"], stack["destroy"]) == ("platform", 1, 0), stack
+        assert stack["policy_failures"] == []
+        # The modules' own #checkov:skip comments apply to the plan (enrichment from the stack's
+        # sources); what is left is exactly what the environment accepts, each with its reason.
+        waived = sorted(line.split(":")[0] for line in stack["policy_waived"])
+        assert waived == [
+            "CKV_AWS_274 module.ci_oidc[0].aws_iam_role.apply",
+            "CKV_AWS_274 module.ci_oidc[0].aws_iam_role_policy_attachment.apply[0]",
+            "CKV_AWS_39 module.eks.aws_eks_cluster.this",
+        ]
+        assert "Accepted policy findings" in (out / "sandbox" / "platform" / "comment.md").read_text()
+        # Without the exceptions the same plan is blocked on those two checks.
+        infra, _ = sandbox_world
+        failed, accepted = ci_plan.checkov_gate(out / "sandbox" / "platform", Infra.stacks_dir(infra.settings)
+                                                / "platform", [])  # fmt: skip
+        assert [line.split(" (")[0] for line in failed] == waived and accepted == []
+    finally:
+        platform_yaml.write_text(original)
+        git(pr.config.parent, "commit", "-q", "--allow-empty", "-am", "restore the GPU group")
+
+
+def test_apply_after_merge_takes_only_fresh_reviewed_plans(sandbox_world, pr, cli, tmp_path: Path) -> None:
+    from platform_kit.infra import Stack
+
+    infra, _ = sandbox_world
+    root = pr.config.parent
+    out = tmp_path / "plans"
+    common = ["--env", "sandbox", "--config-dir", str(pr.config)]
+    pr("camera-side/")
+    code, _, err = cli("ci", "plan", "--base", pr.base, *common, "--out", str(out), "--no-policy")
+    assert code == 0, err
+    serial = json.loads((out / "sandbox" / "team-perception" / ci_plan.META_FILE).read_text())["state"]["serial"]
+    try:
+        # Merged with an unrelated commit on top: the plan is still fresh and is applied.
+        (root / "NOTES.md").write_text("unrelated\n")
+        git(root, "add", "NOTES.md")
+        git(root, "commit", "-q", "-m", "unrelated")
+        code, stdout, err = cli("ci", "apply", "--plans", str(out), *common, "-o", "json")
+        assert code == 0, err
+        assert json.loads(stdout)["applied"] == ["sandbox/team:perception"]
+        assert infra.state_meta(Stack("team", "perception"))["serial"] > serial
+
+        # The same plans again: the state moved, so nothing is applied.
+        code, _, err = cli("ci", "apply", "--plans", str(out), *common)
+        assert code == 2 and "sandbox/team:perception: its state moved since the plan" in err, err
+
+        # A plan of this head, doctored to destroy a bucket: refused without --allow-destroy.
+        fresh = tmp_path / "fresh"
+        code, _, err = cli("ci", "plan", "--base", pr.base, *common, "--out", str(fresh), "--no-policy")
+        assert code == 0, err
+        meta_file = fresh / "sandbox" / "team-perception" / ci_plan.META_FILE
+        meta = json.loads(meta_file.read_text())
+        meta_file.write_text(json.dumps(dict(meta, destroyed_stateful=["module.team.aws_s3_bucket.this"])))
+        code, _, err = cli("ci", "apply", "--plans", str(fresh), *common)
+        assert code == 2 and "destroys stateful resources (module.team.aws_s3_bucket.this)" in err
+        assert "--allow-destroy" in err
+
+        # The team changed again after the plan's commit: the plan is stale.
+        pr("camera-top/")
+        code, _, err = cli("ci", "apply", "--plans", str(fresh), *common, "--allow-destroy")
+        assert code == 2 and "changed again after" in err, err
+    finally:
+        # Put perception's stack back as the shared world had it, for the modules after this one.
+        (root / "NOTES.md").unlink(missing_ok=True)
+        team_file = pr.config / "teams" / "perception.yaml"
+        team_file.write_text(team_file.read_text().replace("prefix: camera-top/}", PREFIX)
+                             .replace("prefix: camera-side/}", PREFIX))  # fmt: skip
+        from platform_kit.config import load_platform
+        from platform_kit.infra import Infra
+
+        restored = Infra(infra.settings, load_platform(pr.config), "sandbox")
+        report = restored.plan(Stack("team", "perception"))
+        restored.apply(report)
+        assert not restored.plan(Stack("team", "perception")).has_changes
+
+
+def test_drift_is_found_after_a_change_made_in_aws_directly(sandbox_world, pr, cli, tmp_path: Path) -> None:
+    from conftest import moto_client
+
+    from platform_kit.infra import Stack
+
+    infra, _ = sandbox_world
+    role = infra.stack_outputs(Stack("team", "perception"))["role_arn"].rsplit("/", 1)[1]
+    from platform_kit import sandbox
+
+    iam = moto_client("iam", infra.endpoint, sandbox.ca_bundle(infra.settings.state_dir))
+    iam.tag_role(RoleName=role, Tags=[{"Key": "changed-by", "Value": "console"}])
+    try:
+        out = tmp_path / "drift"
+        code, stdout, err = cli("ci", "drift", "--env", "sandbox", "--config-dir", str(pr.config), "--out", str(out),
+                                "-o", "json")  # fmt: skip
+        assert code == 2, err
+        report = json.loads(stdout)
+        assert "sandbox/team:perception" in report["drifted"]
+        assert "sandbox/platform" not in report["drifted"], "nothing changed the platform stack"
+        assert all(r["stack"] != "bootstrap" for r in report["results"])
+        plan_text = (out / "sandbox" / "team-perception" / "plan.txt").read_text()
+        assert "changed-by" in plan_text
+        assert "## platform ci drift:" in (out / "summary.md").read_text()
+    finally:
+        iam.untag_role(RoleName=role, TagKeys=["changed-by"])

@@ -1,0 +1,68 @@
+"""The Markdown of ``platform ci plan``: one section per stack, and the summary."""
+
+from __future__ import annotations
+
+from platform_kit.ci import comment
+
+
+def _result(**kwargs) -> comment.StackResult:
+    base = {"env": "dev", "stack": "platform", "reasons": ["inputs changed: cluster"]}
+    return comment.StackResult(**(base | kwargs))
+
+
+def test_a_section_opens_with_its_marker_counts_and_why() -> None:
+    text = comment.section(_result(add=2, change=1, destroy=0, has_changes=True, plan_text="  + resource x\n"))
+    lines = text.splitlines()
+    assert lines[0] == "<!-- platform-kit:plan:dev/platform -->"
+    assert lines[1] == "### dev / platform: 2 to add, 1 to change, 0 to destroy"
+    assert "Planned because: inputs changed: cluster" in text
+    assert "<details><summary>Plan of dev / platform</summary>" in text and "  + resource x" in text
+    assert "CAUTION" not in text
+
+
+def test_destroyed_stateful_resources_get_a_red_warning_naming_each() -> None:
+    text = comment.section(
+        _result(destroy=2, has_changes=True, destroyed_stateful=["module.k.aws_s3_bucket.this", "aws_kms_key.a"])
+    )
+    assert "> [!CAUTION]" in text
+    assert "> - `module.k.aws_s3_bucket.this`" in text and "> - `aws_kms_key.a`" in text
+    assert "--allow-destroy" in text
+
+
+def test_a_long_plan_keeps_head_and_tail_under_the_limit_with_a_notice() -> None:
+    plan = "".join(f"  # resource {i} will be updated in-place\n" for i in range(20_000))
+    text = comment.section(_result(has_changes=True, change=20_000, plan_text=plan, full_plan="dev/platform/plan.txt"))
+    assert len(text) <= comment.LIMIT
+    assert "  # resource 0 will be updated" in text and "  # resource 19999 will be updated" in text
+    notice = next(line for line in text.splitlines() if line.startswith("... "))
+    left_out = int(notice.split()[1])
+    shown = sum(1 for line in text.splitlines() if line.startswith("  # resource "))
+    assert shown + left_out == 20_000, "the notice counts exactly the lines left out"
+    assert "the whole plan is dev/platform/plan.txt" in notice
+    assert text.rstrip().endswith("</details>")
+
+
+def test_a_plan_containing_backticks_cannot_close_the_fence_early() -> None:
+    text = comment.section(_result(has_changes=True, plan_text="before\n```\nafter\n"))
+    assert "````hcl" in text
+
+
+def test_errors_and_policy_findings_block_and_are_listed() -> None:
+    failed = _result(error="Error acquiring the state lock")
+    gated = _result(stack="team:vision", has_changes=True, policy_failures=["CKV_AWS_18 aws_s3_bucket.b (x.tf)"],
+                    policy_waived=["CKV_AWS_39 module.eks.aws_eks_cluster.this: reviewed"])  # fmt: skip
+    assert failed.blocked and gated.blocked and not _result().blocked
+    assert "The plan failed: Error acquiring the state lock" in comment.section(failed)
+    gated_text = comment.section(gated)
+    assert "**Policy gate failed**" in gated_text and "CKV_AWS_18 aws_s3_bucket.b" in gated_text
+    assert "Accepted policy findings" in gated_text and "reviewed" in gated_text
+    summary = comment.summary([failed, gated, _result(env="prod")], ["render diff wanted for dev: x"], ["a note"])
+    assert summary.splitlines()[0] == "## platform ci plan: 3 stack(s), 1 with changes, **2 blocked**"
+    assert "| dev | platform | 0 | 0 | 0 | plan failed |" in summary
+    assert "| dev | team:vision | 0 | 0 | 0 | policy: 1 failed |" in summary
+    assert "| prod | platform | 0 | 0 | 0 | no changes |" in summary
+    assert "- render diff wanted for dev: x" in summary and "- a note" in summary
+
+
+def test_no_affected_stack_says_so() -> None:
+    assert comment.summary([], [], []).startswith("## platform ci plan: no stack affected")
