@@ -82,7 +82,7 @@ def machine() -> list[str]:
     ]
 
 
-SECTIONS = ("startup", "onboarding")
+SECTIONS = ("startup", "onboarding", "ci-plan")
 HEADER = "# Benchmarks"
 
 
@@ -90,7 +90,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, help="rounds per section (default: 7 start-up, 5 onboarding)")
     parser.add_argument("--only", choices=SECTIONS, help="run one section and replace only it in --out")
-    parser.add_argument("--teams", type=int, default=200, help="onboarding: teams present in the 'many' cases")
+    parser.add_argument("--teams", type=int, default=200, help="onboarding, ci-plan: teams present")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
     args = parser.parse_args()
     if args.rounds is not None and args.rounds < 5:
@@ -127,6 +127,10 @@ def main() -> None:
         import onboarding  # bench/ is on sys.path when this file runs as a script
 
         sections.append(onboarding.section(args.teams, args.rounds or 5, machine()))
+    if "ci-plan" in wanted:
+        import ci_plan  # bench/ is on sys.path when this file runs as a script
+
+        sections.append(ci_plan.section(args.teams, args.rounds or 5, machine()))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     if args.only and args.out.is_file():
         text = _replace_section(args.out.read_text(encoding="utf-8"), sections[0])

@@ -18,6 +18,7 @@ from platform_kit.commands import (
     ci,
     doctor,
     infra,
+    launch,
     offboard,
     onboard,
     render,
@@ -81,6 +82,7 @@ app.command("transfer-owner", rich_help_panel="Teams")(transfer.command)
 app.add_typer(teams.app, name="teams", rich_help_panel="Teams")
 app.add_typer(catalog.app, name="catalog", rich_help_panel="Workloads")
 app.add_typer(smoke.app, name="smoke", rich_help_panel="Workloads")
+app.command("launch", rich_help_panel="Workloads")(launch.command)
 app.command("usage", rich_help_panel="Workloads")(usage.command)
 
 

@@ -150,8 +150,13 @@ def plan_one(
         shutil.copyfile(report.plan_file, folder / PLAN_FILE)
         workdir = infra.workdir(stack)
         tf = infra.terraform(stack)
-        plan_json = tf.show_json(report.plan_file) if report.has_changes else {}
-        (folder / "plan.json").write_text(json.dumps(plan_json, indent=1, sort_keys=True), encoding="utf-8")
+        # Infra.plan wrote the plan's JSON (a plan without changes has none); the human text is
+        # Terraform's own rendering of the saved plan.
+        saved_json = workdir / "plan.json"
+        if report.has_changes and saved_json.is_file():
+            shutil.copyfile(saved_json, folder / "plan.json")
+        else:
+            (folder / "plan.json").write_text("{}", encoding="utf-8")
         text = tf.show_text(report.plan_file) if report.has_changes else "No changes."
         (folder / "plan.txt").write_text(text, encoding="utf-8")
         state = infra.state_meta(stack)

@@ -429,6 +429,11 @@ class PlatformConfig(Model):
 class Member(Model):
     email: Email
     role: Role
+    github: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}$",
+        description="GitHub login; an edit member with one may launch the team's pipelines from PR comments.",
+    )
 
 
 class GroupAccess(Model):

@@ -13,8 +13,9 @@ enough of `/apis/v2beta1` for `kfp.Client` and its generated `kfp_server_api` la
 * experiments: create (display names unique per namespace: 409), list, get;
 * recurring runs: create (the namespace comes from the experiment), list (by namespace or
   experiment), get, enable, disable, delete;
-* runs: list (by namespace or experiment, with filter, sort and paging) and get, over runs the
-  test seeds with `seed_run`.
+* runs: create (a pipeline spec or version; the namespace comes from the experiment; the run
+  stays PENDING), list (by namespace or experiment, with filter, sort and paging) and get, over
+  those and the runs the test seeds with `seed_run`.
 
 Multi-user rules it keeps: experiments, runs and recurring runs live in a namespace (a run's is
 its experiment's); listing them needs a namespace or an experiment (400 otherwise, as the real
@@ -94,6 +95,7 @@ MUTATING_OPERATIONS = frozenset(
         "UploadPipelineVersion",
         "CreateExperiment",
         "CreateRecurringRun",
+        "CreateRun",
         "EnableRecurringRun",
         "DisableRecurringRun",
         "DeleteRecurringRun",
@@ -494,6 +496,7 @@ class KfpApiDouble(BackgroundServer):
             ("DELETE", "/recurringruns/(?P<recurring_run_id>[^/:]+)", "DeleteRecurringRun", self._delete_recurring),
             ("POST", "/recurringruns/(?P<recurring_run_id>[^/:]+):enable", "EnableRecurringRun", self._enable),
             ("POST", "/recurringruns/(?P<recurring_run_id>[^/:]+):disable", "DisableRecurringRun", self._disable),
+            ("POST", "/runs", "CreateRun", self._create_run),
             ("GET", "/runs", "ListRuns", self._list_runs),
             ("GET", "/runs/(?P<run_id>[^/:]+)", "GetRun", self._get_run),
         ]
@@ -762,6 +765,41 @@ class KfpApiDouble(BackgroundServer):
 
     def _get_experiment(self, params: dict[str, str], query: dict[str, str], body: Any) -> dict[str, Any]:
         return self._public(self._get(self._experiments, params["experiment_id"], "experiment"))
+
+    def _create_run(self, params: dict[str, str], query: dict[str, str], body: Any) -> dict[str, Any]:
+        if not isinstance(body, dict) or not body.get("display_name"):
+            raise KfpError(400, "Invalid input error: a run needs a display_name")
+        experiment_id = body.get("experiment_id") or ""
+        if self.multi_user and not experiment_id:
+            raise KfpError(400, "Invalid input error: in multi-user mode a run needs an experiment_id")
+        experiment = self._get(self._experiments, experiment_id, "experiment") if experiment_id else None
+        reference = body.get("pipeline_version_reference") or {}
+        if reference:
+            self._get(self._versions, reference.get("pipeline_version_id", ""), "pipeline version")
+        elif not body.get("pipeline_spec"):
+            raise KfpError(400, "Invalid input error: a run needs a pipeline version or a pipeline spec")
+        run_id = str(uuid.uuid4())
+        now = _stamp(_now())
+        run = {
+            "run_id": run_id,
+            "experiment_id": experiment_id,
+            "display_name": body["display_name"],
+            "storage_state": "AVAILABLE",
+            "pipeline_spec": body.get("pipeline_spec") or {},
+            "pipeline_version_reference": reference,
+            "runtime_config": body.get("runtime_config") or {},
+            "service_account": body.get("service_account") or "default-editor",
+            "created_at": now,
+            "scheduled_at": now,
+            "finished_at": _stamp(None),
+            "state": "PENDING",
+            "_namespace": experiment["namespace"] if experiment else "",
+        }
+        self._runs[run_id] = run
+        self._order[run_id] = next(self._seq)
+        if experiment is not None:
+            experiment["last_run_created_at"] = now
+        return self._public(run)
 
     def _create_recurring(self, params: dict[str, str], query: dict[str, str], body: Any) -> dict[str, Any]:
         if not isinstance(body, dict) or not body.get("display_name"):

@@ -55,7 +55,8 @@ def _platform_commands() -> list[str]:
     found = []
     for path in [*WORKFLOWS, BUILDKITE]:
         text = path.read_text().replace("\\\n", " ")
-        for match in re.finditer(r"platform ci (plan|apply|drift)(?=\s)[^\n]*(?:\n\s+--[^\n]*)*", text):
+        pattern = r"platform (?:ci (?:plan|apply|drift)|launch)(?=\s)[^\n]*(?:\n\s+--[^\n]*)*"
+        for match in re.finditer(pattern, text):
             found.append(" ".join(match.group(0).split()))
     return found
 
@@ -63,9 +64,21 @@ def _platform_commands() -> list[str]:
 def test_every_platform_command_and_flag_they_run_exists(cli) -> None:
     commands = _platform_commands()
     assert len(commands) >= 4
+    assert any(line.startswith("platform launch --from-comment") for line in commands)
     for line in commands:
         words = line.split()
-        code, out, err = cli(*words[1:3], "--help")
+        path = words[1:3] if words[1] == "ci" else words[1:2]
+        code, out, err = cli(*path, "--help")
         assert code == 0, (line, err)
         for flag in re.findall(r"(?<!\S)(--[a-z][a-z-]*)", line):
-            assert flag in out, f"`{line}` uses {flag}, which `platform {' '.join(words[1:3])}` lacks"
+            assert flag in out, f"`{line}` uses {flag}, which `platform {' '.join(path)}` lacks"
+
+
+def test_comment_commands_never_run_for_forks_or_outsiders_and_keep_the_comment_out_of_the_shell() -> None:
+    [job] = _workflow("platform-commands.yml")["jobs"].values()
+    assert "author_association" in job["if"] and "issue.pull_request" in job["if"]
+    steps = {step.get("name", ""): step for step in job["steps"]}
+    assert steps["Refuse pull requests from forks"]["if"] == "steps.pr.outputs.fork == 'true'"
+    launch = steps["/kubeflow run"]
+    assert launch["env"]["COMMENT"] == "${{ github.event.comment.body }}"
+    assert "github.event.comment" not in launch["run"], "the comment reaches the command only through $COMMENT"
