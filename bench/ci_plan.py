@@ -150,6 +150,9 @@ def _report(
         f"- stacks planned by every PR run: {'exactly' if exact else 'NOT only'} `{ENV}/team:{target}` "
         f"(of {teams + 2} stacks in the environment: bootstrap, platform and {teams} teams)",
         f"- set-up (untimed): {setup:.0f} s; whole section {total / 60:.1f} min",
+        "- what a PR plan runs: git diff and the config read at both commits (the affected stacks), one "
+        "`terraform plan` whose human output is the comment's plan text, the state's serial read from S3; "
+        "the gate adds `terraform show -json` and checkov on it",
         "",
     ]
     return lines

@@ -29,6 +29,7 @@ from platform_kit.context import Settings
 from platform_kit.errors import BadInput, OperationFailed
 from platform_kit.files import write_if_changed
 from platform_kit.render import tfvars
+from platform_kit.terraform.plan_text import resource_type
 
 # Resource types whose destruction loses data or breaks everything that depends on them.
 STATEFUL_TYPES = frozenset(
@@ -98,6 +99,7 @@ class PlanReport:
     replace: list[str] = field(default_factory=list)
     destroyed_stateful: list[str] = field(default_factory=list)
     changes: list[tuple[str, str]] = field(default_factory=list)  # (action, address)
+    text: str | None = None  # Terraform's human plan, when planned with text=True
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -155,6 +157,28 @@ def summarise(stack: Stack, env: str, plan_file: Path, plan_json: dict[str, Any]
         destroy=destroy,
         replace=replace,
         destroyed_stateful=stateful,
+        changes=changes,
+    )
+
+
+def summarise_text(stack: Stack, env: str, plan_file: Path, plan: Any) -> PlanReport:
+    """``summarise`` from Terraform's human plan (``terraform.plan_text.PlanText``) of a plan with
+    changes: the counts of its ``Plan:`` line, the actions of its resource headings."""
+    changes = [(action, address) for action, address in plan.actions]
+    return PlanReport(
+        stack=stack,
+        env=env,
+        plan_file=plan_file,
+        has_changes=True,
+        add=plan.add,
+        change=plan.change,
+        destroy=plan.destroy,
+        replace=[address for action, address in changes if action == "replace"],
+        destroyed_stateful=[
+            address
+            for action, address in changes
+            if action in ("delete", "replace") and resource_type(address) in STATEFUL_TYPES
+        ],
         changes=changes,
     )
 
@@ -348,28 +372,37 @@ class Infra:
             on_notice=self.on_notice,
         )
 
-    def plan(self, stack: Stack, *, destroy: bool = False) -> PlanReport:
-        """Render inputs, init, and save a plan; nothing in AWS changes."""
+    def plan(self, stack: Stack, *, destroy: bool = False, text: bool = False, plan_json: bool = True) -> PlanReport:
+        """Render inputs, init, and save a plan; nothing in AWS changes. With ``text`` the report
+        keeps Terraform's human plan (``ci plan`` comments it). ``plan_json=False`` skips ``terraform
+        show -json`` (a provider start): counts and destroys are then read from the human plan,
+        which needs ``text``."""
         from platform_kit.terraform import TerraformError
 
         tf, inputs = self.prepare(stack)
         workdir = self.workdir(stack)
         try:
-            result = tf.plan(workdir / "plan.tfplan", var_files=[inputs], destroy=destroy)
+            result = tf.plan(workdir / "plan.tfplan", var_files=[inputs], destroy=destroy, text=text)
         except TerraformError as exc:
             if not any(marker in str(exc) for marker in _NEEDS_INIT):
                 raise
             tf, inputs = self.prepare(stack, force_init=True)
-            result = tf.plan(workdir / "plan.tfplan", var_files=[inputs], destroy=destroy)
+            result = tf.plan(workdir / "plan.tfplan", var_files=[inputs], destroy=destroy, text=text)
+        human = result.text.body if result.text is not None else None
         if not result.has_changes:
             # Exit code 0: nothing to add, change, destroy or output. `terraform show -json` would
             # cost a provider start for an empty answer; a plan.json left by an earlier plan goes.
             (workdir / "plan.json").unlink(missing_ok=True)
-            return summarise(stack, self.env_name, result.plan_file, {})
-        plan_json = tf.show_json(result.plan_file)
-        write_if_changed(workdir / "plan.json", json.dumps(plan_json, indent=1, sort_keys=True))
-        report = summarise(stack, self.env_name, result.plan_file, plan_json)
-        report.has_changes = True
+            report = summarise(stack, self.env_name, result.plan_file, {})
+        elif plan_json or result.text is None:
+            document = tf.show_json(result.plan_file)
+            write_if_changed(workdir / "plan.json", json.dumps(document, indent=1, sort_keys=True))
+            report = summarise(stack, self.env_name, result.plan_file, document)
+            report.has_changes = True
+        else:
+            (workdir / "plan.json").unlink(missing_ok=True)
+            report = summarise_text(stack, self.env_name, result.plan_file, result.text)
+        report.text = human
         return report
 
     def import_resources(self, stack: Stack, pairs: list[tuple[str, str]]) -> None:

@@ -50,7 +50,11 @@ class Target:
 class Affected:
     stacks: dict[Target, list[str]] = field(default_factory=dict)  # target -> why
     renders: dict[str, list[str]] = field(default_factory=dict)  # env -> why its render is diffed
+    team_renders: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # env -> team -> why
     notes: list[str] = field(default_factory=list)
+    # Set by ``ci.plan.find_affected`` for the render diffs: the base's config and project folder.
+    base_config: Any = field(default=None, repr=False, compare=False)
+    base_project: Path | None = field(default=None, repr=False, compare=False)
 
     def add(self, target: Target, reason: str) -> None:
         reasons = self.stacks.setdefault(target, [])
@@ -62,6 +66,24 @@ class Affected:
         if reason not in reasons:
             reasons.append(reason)
 
+    def render_team(self, env: str, team: str, reason: str) -> None:
+        reasons = self.team_renders.setdefault(env, {}).setdefault(team, [])
+        if reason not in reasons:
+            reasons.append(reason)
+
+    def render_requests(self) -> list[tuple[str, list[str], list[str] | None]]:
+        """(env, reasons, teams) of each render diff: the whole environment, or only some teams'
+        objects when nothing but team files asked for it."""
+        out: list[tuple[str, list[str], list[str] | None]] = []
+        for env in sorted(set(self.renders) | set(self.team_renders)):
+            teams = self.team_renders.get(env, {})
+            if env in self.renders:
+                out.append((env, self.renders[env], None))
+            else:
+                reasons = [reason for why in teams.values() for reason in why]
+                out.append((env, list(dict.fromkeys(reasons)), sorted(teams)))
+        return out
+
     def ordered(self) -> list[Target]:
         """Targets in apply order: per environment bootstrap, platform, then teams by name."""
         rank = {"bootstrap": 0, "platform": 1}
@@ -70,7 +92,7 @@ class Affected:
     def as_dict(self) -> dict[str, Any]:
         return {
             "stacks": [{"env": t.env, "stack": t.stack, "reasons": self.stacks[t]} for t in self.ordered()],
-            "renders": [{"env": env, "reasons": why} for env, why in sorted(self.renders.items())],
+            "renders": [{"env": env, "reasons": why, "teams": teams} for env, why, teams in self.render_requests()],
             "notes": self.notes,
         }
 
@@ -238,6 +260,7 @@ def affected(
             for target in head_inputs:
                 if target.stack == f"team:{name}":
                     result.add(target, f"team file changed ({path})")
+                    result.render_team(target.env, name, f"team file changed ({path})")
             if not any(t.stack == f"team:{name}" for t in head_inputs):
                 result.notes.append(
                     f"{path}: team '{name}' is not in any environment at the head; "

@@ -7,9 +7,12 @@ Every saved plan is checked before anything is applied, and one stale or unsafe 
   stack's state has the serial and lineage it had when planned. Otherwise: re-plan.
 - **same tools**: the Terraform version and the stack's lock file are those the plan was made with.
 - **no unreviewed data loss**: a plan destroying a stateful resource (bucket, cluster, database, key)
-  needs ``--allow-destroy``, which the shipped workflow sets only from a PR label.
+  needs ``--allow-destroy``, which the shipped workflow sets only from a PR label. The saved plan
+  itself is read for this (``terraform show -json``), whatever its ``meta.json`` says.
 
-Then the plans are applied in order (per environment: bootstrap, platform, teams). Terraform takes
+Then the plans are applied in order (per environment: bootstrap, platform, teams), and after them the
+render of each environment whose cluster configuration the PR changed (``renders.apply_env``), re-made
+from the merged commit with the platform's outputs as they now are. Terraform takes
 each state's lock as usual; a held lock fails with its holder and the ``force-unlock`` command, and is
 never released by this command.
 """
@@ -38,9 +41,47 @@ class ApplyResult:
     applied: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    renders: list[Any] = field(default_factory=list)  # renders.Applied, one per environment
 
     def as_dict(self) -> dict[str, Any]:
-        return {"applied": self.applied, "unchanged": self.unchanged}
+        return {
+            "applied": self.applied,
+            "unchanged": self.unchanged,
+            "renders": [r.as_dict() for r in self.renders],
+        }
+
+
+def load_renders(plans_dir: Path, env: str | None) -> tuple[str, list[Any]]:
+    """(the commit planned, the render diffs of ``plans_dir``), of ``env`` only when given."""
+    from platform_kit.ci import renders
+
+    index = json.loads((Path(plans_dir) / ci_plan.RESULTS_FILE).read_text(encoding="utf-8"))
+    diffs = [renders.RenderDiff.from_dict(d) for d in index.get("renders") or []]
+    return str(index.get("head", "")), [d for d in diffs if env is None or d.env == env]
+
+
+def render_problems(settings: Any, commit: str, diffs: list[Any], plans_dir: Path) -> list[str]:
+    """Why a render diff may not be applied: it failed, or the cluster configuration of its environment
+    changed again after the commit it was made at."""
+    found = [f"{d.env}/render: the render failed at plan time ({d.error}); re-plan" for d in diffs if d.error]
+    if found or not diffs:
+        return found
+    root = ci_plan.repo_root(settings.project_dir)
+    head = affected_mod.resolve(root, "HEAD", "HEAD")
+    if commit == head:
+        return []
+    try:
+        is_ancestor = affected_mod.git(root, "merge-base", commit, head).strip() == commit
+    except OperationFailed:
+        is_ancestor = False
+    if not is_ancestor:
+        return [f"renders: planned at {commit[:12]}, which is not in the history of {head[:12]}"]
+    scratch = Path(plans_dir) / ".work" / "trees-apply" / f"render-{commit[:12]}"
+    _, _, _, since = ci_plan.find_affected(settings, commit, None, scratch)
+    moved = set(since.renders) | set(since.team_renders)
+    return [
+        f"{d.env}/render: the cluster configuration changed again after {commit[:12]}" for d in diffs if d.env in moved
+    ]
 
 
 def load(plans_dir: Path, env: str | None) -> list[Planned]:
@@ -114,14 +155,45 @@ def problems(settings: Any, loaded: Any, planned: list[Planned], *, allow_destro
     return found
 
 
-def run(settings: Any, plans_dir: Path, *, allow_destroy: bool = False, on_line: Any = None) -> ApplyResult:
-    """Check every plan, then apply them in order; BadInput (nothing applied) when one may not be."""
+def run(
+    settings: Any,
+    plans_dir: Path,
+    *,
+    allow_destroy: bool = False,
+    kube_context: str | None = None,
+    on_line: Any = None,
+) -> ApplyResult:
+    """Check every plan and render diff, then apply the plans in order and the renders after them;
+    BadInput (nothing applied) when one may not be."""
+    from platform_kit.ci import renders
     from platform_kit.config import load_platform
-    from platform_kit.infra import Infra, PlanReport, Stack
+    from platform_kit.infra import Infra, PlanReport, Stack, summarise
 
     loaded = load_platform(settings.config_dir)
     planned = load(plans_dir, settings.env)
     refused = problems(settings, loaded, planned, allow_destroy=allow_destroy)
+    commit, diffs = load_renders(plans_dir, settings.env)
+    refused += render_problems(settings, commit, diffs, plans_dir)
+    ready: list[tuple[Planned, Any, Any]] = []  # (plan, Infra, Stack) of each plan with changes
+    if not refused:
+        for item in planned:
+            if not item.meta.get("has_changes"):
+                continue
+            infra = Infra(settings, loaded, item.target.env, on_line=on_line)
+            infra.build_dir = Path(plans_dir) / ".work" / item.target.env
+            stack = Stack.parse(item.target.stack)
+            tf, _ = infra.prepare(stack)  # inputs and init in this job's own folder
+            # The saved plan itself says what it destroys (meta.json may come from the human plan).
+            report = summarise(
+                stack, item.target.env, item.folder / ci_plan.PLAN_FILE, tf.show_json(item.folder / ci_plan.PLAN_FILE)
+            )
+            if report.destroyed_stateful and not allow_destroy:
+                gone = ", ".join(report.destroyed_stateful)
+                refused.append(
+                    f"{item.target.env}/{item.target.stack}: destroys stateful resources ({gone}); "
+                    "apply needs --allow-destroy"
+                )
+            ready.append((item, infra, stack))
     if refused:
         more = f" (and {len(refused) - 1} more)" if len(refused) > 1 else ""
         raise BadInput(
@@ -131,16 +203,17 @@ def run(settings: Any, plans_dir: Path, *, allow_destroy: bool = False, on_line:
             else "review the destroy, then pass --allow-destroy",
         )
     result = ApplyResult()
-    for item in planned:
-        name = f"{item.target.env}/{item.target.stack}"
-        if not item.meta.get("has_changes"):
-            result.unchanged.append(name)
-            continue
-        infra = Infra(settings, loaded, item.target.env, on_line=on_line)
-        infra.build_dir = Path(plans_dir) / ".work" / item.target.env
-        stack = Stack.parse(item.target.stack)
-        infra.prepare(stack)  # inputs and init in this job's own folder; the plan is applied as saved
+    result.unchanged = [f"{p.target.env}/{p.target.stack}" for p in planned if not p.meta.get("has_changes")]
+    for item, infra, stack in ready:
         report = PlanReport(stack, item.target.env, item.folder / ci_plan.PLAN_FILE, True, 0, 0, 0)
-        result.outputs[name] = infra.apply(report)
-        result.applied.append(name)
+        result.outputs[f"{item.target.env}/{item.target.stack}"] = infra.apply(report)  # the plan as saved
+        result.applied.append(f"{item.target.env}/{item.target.stack}")
+    work = Path(plans_dir) / ".work" / "render-apply"
+    for diff in diffs:
+        if diff.skipped is None:
+            result.renders.append(
+                renders.apply_env(settings, loaded, diff, work, kube_context=kube_context, on_line=on_line)
+            )
+        else:
+            result.renders.append(renders.Applied(diff.env, f"not applied: {diff.skipped}"))
     return result

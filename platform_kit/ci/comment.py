@@ -121,6 +121,16 @@ def section(result: StackResult, *, limit: int = LIMIT) -> str:
     return body + "\n" + opening + truncate(fence_text, budget, result.full_plan or "in the job's artifacts") + closing
 
 
+def stale_section(key: str, head: str) -> str:
+    """The body that replaces the comment of a stack (or render) the latest push no longer touches."""
+    what = key.split(":", 1)[1].replace("/", " / ")
+    return (
+        f"{comment_marker(key)}\n### {what}: no longer changed by this pull request\n\n"
+        f"The latest push ({head[:12]}) does not touch it; the plan that was here was for an earlier "
+        "commit and is out of date.\n"
+    )
+
+
 def summary(
     results: list[StackResult], renders: list[str], notes: list[str], *, title: str = "platform ci plan"
 ) -> str:

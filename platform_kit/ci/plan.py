@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from platform_kit.ci import affected as affected_mod
+from platform_kit.ci import renders
 from platform_kit.ci.comment import StackResult, section, summary
 from platform_kit.errors import BadInput, OperationFailed, PlatformError
 
@@ -41,11 +42,12 @@ class CiPlan:
     changed: list[str]
     affected: affected_mod.Affected
     results: list[StackResult] = field(default_factory=list)
+    renders: list[Any] = field(default_factory=list)  # renders.RenderDiff, one per environment
     out_dir: Path | None = None
 
     @property
     def blocked(self) -> bool:
-        return any(r.blocked for r in self.results)
+        return any(r.blocked for r in self.results) or any(r.error is not None for r in self.renders)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -54,6 +56,7 @@ class CiPlan:
             "changed": self.changed,
             "affected": self.affected.as_dict(),
             "results": [r.as_dict() for r in self.results],
+            "renders": [r.as_dict() for r in self.renders],
             "blocked": self.blocked,
         }
 
@@ -76,8 +79,11 @@ def _relative(path: Path, root: Path) -> str | None:
         return None
 
 
-def find_affected(settings: Any, base: str, head: str | None, scratch: Path) -> tuple[str, str, list[str], Any]:
-    """(base commit, head commit, changed paths, Affected) for the checked-out head against ``base``."""
+def find_affected(
+    settings: Any, base: str, head: str | None, scratch: Path, *, loaded: Any = None
+) -> tuple[str, str, list[str], Any]:
+    """(base commit, head commit, changed paths, Affected) for the checked-out head against ``base``;
+    ``loaded`` is the head's config when the caller has already read it."""
     from platform_kit.config import load_platform
     from platform_kit.infra import Infra
 
@@ -96,9 +102,11 @@ def find_affected(settings: Any, base: str, head: str | None, scratch: Path) -> 
         raise BadInput(f"--config-dir {settings.config_dir}: not inside the repository {root}")
     terraform_dir = Infra.stacks_dir(settings).parent
     terraform_prefix = _relative(terraform_dir, root) or "<kit>"
-    head_cfg = load_platform(settings.config_dir)
+    head_cfg = loaded if loaded is not None else load_platform(settings.config_dir)
     merge_base = affected_mod.git(root, "merge-base", base_sha, head_sha).strip()
-    base_tree = affected_mod.snapshot(root, merge_base, [config_prefix], scratch / "base")
+    project_prefix = _relative(settings.project_dir, root) or ""
+    manifests_prefix = "/".join(p for p in (project_prefix.strip("."), "manifests") if p)
+    base_tree = affected_mod.snapshot(root, merge_base, [config_prefix, manifests_prefix], scratch / "base")
     base_cfg = None
     if (base_tree / config_prefix).is_dir():
         try:
@@ -115,7 +123,10 @@ def find_affected(settings: Any, base: str, head: str | None, scratch: Path) -> 
         config_prefix=config_prefix,
         terraform_prefix=terraform_prefix,
         sources=sources,
+        manifests_prefix=manifests_prefix,
     )
+    result.base_config = base_cfg
+    result.base_project = base_tree / project_prefix if project_prefix not in ("", ".") else base_tree
     if base_cfg is None:
         result.notes.append(f"no valid config at the base ({merge_base[:12]}): every stack is planned as new")
     return base_sha, head_sha, changed, result
@@ -145,19 +156,17 @@ def plan_one(
     infra.build_dir = out_dir / ".work" / target.env
     stack = Stack.parse(target.stack)
     try:
-        report = infra.plan(stack)
+        # One Terraform run: the human plan is kept from the plan itself; `show -json` runs only for
+        # the policy gate, which scans it.
+        report = infra.plan(stack, text=True, plan_json=policy is not None)
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(report.plan_file, folder / PLAN_FILE)
         workdir = infra.workdir(stack)
-        tf = infra.terraform(stack)
-        # Infra.plan wrote the plan's JSON (a plan without changes has none); the human text is
-        # Terraform's own rendering of the saved plan.
         saved_json = workdir / "plan.json"
+        (folder / "plan.json").unlink(missing_ok=True)
         if report.has_changes and saved_json.is_file():
             shutil.copyfile(saved_json, folder / "plan.json")
-        else:
-            (folder / "plan.json").write_text("{}", encoding="utf-8")
-        text = tf.show_text(report.plan_file) if report.has_changes else "No changes."
+        text = report.text or "No changes."
         (folder / "plan.txt").write_text(text, encoding="utf-8")
         state = infra.state_meta(stack)
         meta = {
@@ -215,27 +224,50 @@ def run(
     out_dir: Path,
     jobs: int | None = None,
     policy: Callable[..., tuple[list[str], list[str]]] | None = checkov_gate,
+    loaded: Any = None,
 ) -> CiPlan:
-    """``platform ci plan``'s core: find, plan, gate, and write every file of ``out_dir``."""
+    """``platform ci plan``'s core: find, plan, gate, and write every file of ``out_dir``. ``loaded``
+    is the checked-out config when the caller has read it already (200 teams take a while)."""
     from platform_kit.config import load_platform
 
     out_dir = Path(out_dir)
     scratch = out_dir / ".work" / "trees"
     if scratch.exists():
         shutil.rmtree(scratch)
-    base_sha, head_sha, changed, found = find_affected(settings, base, head, scratch)
+    loaded = loaded if loaded is not None else load_platform(settings.config_dir)
+    base_sha, head_sha, changed, found = find_affected(settings, base, head, scratch, loaded=loaded)
     if settings.env:  # one environment per job: each account has its own CI role
         loaded_envs = sorted({t.env for t in found.stacks})
         found.stacks = {t: why for t, why in found.stacks.items() if t.env == settings.env}
         found.renders = {e: why for e, why in found.renders.items() if e == settings.env}
+        found.team_renders = {e: why for e, why in found.team_renders.items() if e == settings.env}
         others = [e for e in loaded_envs if e != settings.env]
         if others:
             found.notes.append(f"--env {settings.env}: stacks of {', '.join(others)} are left to their own jobs")
     plan = CiPlan(base_sha, head_sha, changed, found, out_dir=out_dir)
-    loaded = load_platform(settings.config_dir)
     plan.results = plan_all(settings, loaded, found, out_dir, head_sha, jobs=jobs, policy=policy)
+    plan.renders = render_all(settings, loaded, found, out_dir)
     write_outputs(plan)
     return plan
+
+
+def render_all(settings: Any, loaded: Any, found: affected_mod.Affected, out_dir: Path) -> list[Any]:
+    """The render diff of each environment ``found`` asks for (see ``renders``)."""
+    from platform_kit.ci import renders
+
+    return [
+        renders.diff_env(
+            settings,
+            env,
+            reasons,
+            teams,
+            head=loaded,
+            base=found.base_config,
+            base_project=found.base_project or settings.project_dir,
+            out_dir=out_dir,
+        )
+        for env, reasons, teams in found.render_requests()
+    ]
 
 
 def plan_all(
@@ -266,8 +298,16 @@ def write_outputs(plan: CiPlan, *, title: str = "platform ci plan") -> None:
         folder = target_dir(out_dir, affected_mod.Target(result.env, result.stack))
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "comment.md").write_text(section(result), encoding="utf-8")
-    renders = [f"render diff wanted for {env}: {'; '.join(why)}" for env, why in sorted(plan.affected.renders.items())]
-    text = summary(plan.results, renders, plan.affected.notes, title=title)
+    lines = []
+    for diff in plan.renders:
+        folder = out_dir / diff.env / renders.RENDER_DIR
+        folder.mkdir(parents=True, exist_ok=True)
+        where = f"{diff.env}/{renders.RENDER_DIR}/diff.txt"
+        (folder / "diff.txt").write_text("\n".join(diff.lines()) + "\n", encoding="utf-8")
+        (folder / "comment.md").write_text(renders.section(diff, where=where), encoding="utf-8")
+        detail = diff.error or diff.skipped
+        lines.append(f"render: {diff.headline()}" + (f" ({detail})" if detail else f"; see {where}"))
+    text = summary(plan.results, lines, plan.affected.notes, title=title)
     (out_dir / "summary.md").write_text(text, encoding="utf-8")
     (out_dir / RESULTS_FILE).write_text(json.dumps(plan.as_dict(), indent=2) + "\n", encoding="utf-8")
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")

@@ -85,6 +85,17 @@ _StrictLoader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
 
+# libyaml's parser (PyYAML's C extension), with the same resolver table: about ten times faster on
+# a config with hundreds of team files. It reads valid files; a file it rejects is parsed again by
+# the pure-Python loader above, whose messages the error lines are written for.
+_FastLoader: type | None = None
+if hasattr(yaml, "CSafeLoader"):
+
+    class _FastLoader(yaml.CSafeLoader):  # type: ignore[no-redef]
+        """CSafeLoader with _StrictLoader's resolvers."""
+
+    _FastLoader.yaml_implicit_resolvers = _StrictLoader.yaml_implicit_resolvers
+
 
 def _check_duplicates(node: yaml.MappingNode, file: str) -> None:
     seen: dict[Any, int] = {}
@@ -164,13 +175,9 @@ def _mark_line(exc: yaml.MarkedYAMLError) -> int | None:
     return mark.line + 1 if mark else None
 
 
-def parse(text: str, file: str) -> Document:
-    """Parse YAML text into a Document; raises YamlProblem with a one-line message."""
-    if not text.strip() or all(
-        not line.strip() or line.lstrip().startswith("#") or line.strip() == "---" for line in text.splitlines()
-    ):
-        raise YamlProblem(Problem(file, None, "", "file is empty (expected a YAML mapping)"))
-    loader = _StrictLoader(text)
+def _compose(loader_class: Any, text: str, file: str) -> tuple[yaml.Node, Any]:
+    """The document's node tree and its data, with ``loader_class``; YamlProblem for what is refused."""
+    loader = loader_class(text)
     try:
         try:
             node = loader.get_single_node()
@@ -207,6 +214,22 @@ def parse(text: str, file: str) -> Document:
         raise YamlProblem(Problem(file, None, "", "YAML is nested too deeply or refers to itself")) from None
     finally:
         loader.dispose()
+    return node, data
+
+
+def parse(text: str, file: str) -> Document:
+    """Parse YAML text into a Document; raises YamlProblem with a one-line message."""
+    if not text.strip() or all(
+        not line.strip() or line.lstrip().startswith("#") or line.strip() == "---" for line in text.splitlines()
+    ):
+        raise YamlProblem(Problem(file, None, "", "file is empty (expected a YAML mapping)"))
+    if _FastLoader is not None:
+        try:
+            node, data = _compose(_FastLoader, text, file)
+        except Exception:
+            node, data = _compose(_StrictLoader, text, file)
+    else:
+        node, data = _compose(_StrictLoader, text, file)
     lines: dict[PathKey, int] = {(): node.start_mark.line + 1}
     _record_lines(node, (), lines)
     return Document(file, data, lines)

@@ -42,7 +42,7 @@ from python_terraform import IsFlagged
 from python_terraform import Terraform as _PyTerraform
 
 from platform_kit.errors import BadInput, OperationFailed
-from platform_kit.terraform import cliconfig, stale_lock
+from platform_kit.terraform import cliconfig, plan_text, stale_lock
 from platform_kit.terraform.diagnostics import (
     Diagnostic,
     TerraformError,
@@ -53,6 +53,7 @@ from platform_kit.terraform.diagnostics import (
     parse_human,
     unique,
 )
+from platform_kit.terraform.plan_text import PlanText
 
 MIN_TERRAFORM = (1, 6)
 TERRAFORM_ENV = "PLATFORM_TERRAFORM"
@@ -165,6 +166,7 @@ class PlanResult:
     change: int = 0
     destroy: int = 0  # Terraform calls it "remove"
     imports: int = 0
+    text: PlanText | None = None  # the human plan, when planned with text=True
 
 
 @dataclass(frozen=True)
@@ -246,23 +248,31 @@ class Terraform:
                 reconfigure=IsFlagged if reconfigure else None,
             )
 
-    def plan(self, out: Path, var_files: Sequence[Path] = (), destroy: bool = False) -> PlanResult:
-        """``terraform plan`` saved to ``out``; streams progress, returns the change counts."""
+    def plan(
+        self, out: Path, var_files: Sequence[Path] = (), destroy: bool = False, *, text: bool = False
+    ) -> PlanResult:
+        """``terraform plan`` saved to ``out``; streams progress, returns the change counts. With
+        ``text``, Terraform prints the human plan instead of its JSON messages and the result keeps
+        it (``plan_text``): the plan a reviewer reads, with no ``terraform show`` run after."""
         plan_file = Path(out).absolute()
         outcome = self._run_locking(
             "plan",
             ok=(0, 2),
-            json_ui=True,
+            json_ui=not text,
             input=False,
             no_color=IsFlagged,
-            json=IsFlagged,
+            json=None if text else IsFlagged,
             detailed_exitcode=IsFlagged,
             out=str(plan_file),
             destroy=IsFlagged if destroy else None,
             var_file=[str(Path(f).absolute()) for f in var_files] or None,
         )
-        counts = _counts(outcome.changes)
-        return PlanResult(plan_file=plan_file, has_changes=outcome.returncode == 2, **counts)
+        has_changes = outcome.returncode == 2
+        if text:
+            human = plan_text.parse(outcome.stdout)
+            counts = {"add": human.add, "change": human.change, "destroy": human.destroy}
+            return PlanResult(plan_file=plan_file, has_changes=has_changes, text=human, **counts)
+        return PlanResult(plan_file=plan_file, has_changes=has_changes, **_counts(outcome.changes))
 
     def apply(self, plan_file: Path) -> ApplyResult:
         """Apply a saved plan (never an unreviewed one); streams progress."""
@@ -406,6 +416,8 @@ class Terraform:
             else:
                 for line in iter(process.stdout.readline, ""):
                     self._take_line(line, json_ui, outcome, human)
+                if not json_ui:
+                    outcome.stdout = "".join(human)
             process.wait()
         except BaseException:
             _stop(process)

@@ -92,6 +92,15 @@ def test_a_team_change_plans_one_stack_comments_once_and_edits_it(pr, cli, tmp_p
     methods = [method for method, _ in pr.github.requests]
     assert methods.count("POST") == 1 and methods.count("PATCH") == 1
 
+    # Pushed once more, the team file put back: nothing is planned, and the stack's comment says its
+    # plan is out of date instead of still showing it.
+    pr("camera/")
+    code, stdout, err = cli(*args)
+    assert code == 0, err + stdout
+    assert json.loads((out / ci_plan.RESULTS_FILE).read_text())["results"] == []
+    [comment] = pr.github.comments
+    assert "no longer changed by this pull request" in comment["body"] and "camera-rear/" not in comment["body"]
+
 
 def test_an_unset_token_is_refused_before_anything_is_planned(pr, cli, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.delenv("GITHUB_TOKEN")
@@ -221,3 +230,141 @@ def test_drift_is_found_after_a_change_made_in_aws_directly(sandbox_world, pr, c
         assert "## platform ci drift:" in (out / "summary.md").read_text()
     finally:
         iam.untag_role(RoleName=role, TagKeys=["changed-by"])
+
+
+def test_the_human_plan_says_what_the_plan_json_says(sandbox_world) -> None:
+    """``ci plan`` reads counts and destroys from Terraform's human plan (one Terraform run, no
+    ``show``); a real destroy plan of a team stack must read the same as its ``show -json``."""
+    from platform_kit.infra import Stack, summarise_text
+    from platform_kit.terraform import plan_text
+
+    infra, _ = sandbox_world
+    report = infra.plan(Stack("team", "perception"), destroy=True, text=True, plan_json=True)
+    assert report.has_changes and report.text and report.destroyed_stateful
+    read = summarise_text(report.stack, report.env, report.plan_file, plan_text.parse(report.text))
+    assert (read.add, read.change, read.destroy) == (report.add, report.change, report.destroy)
+    assert sorted(read.destroyed_stateful) == sorted(report.destroyed_stateful)
+    assert sorted(read.changes) == sorted(report.changes)
+    assert report.text.startswith("Terraform used the selected providers") and "Saved the plan" not in report.text
+
+
+def test_a_member_change_diffs_the_team_render_and_apply_puts_it_on_the_cluster(pr, cli, kube, tmp_path: Path) -> None:
+    """A team file change asks for a render diff of that team's objects; ``ci apply`` applies the merged
+    render to the cluster (the Kubernetes API double, with its profile controller) after the stacks."""
+    root = pr.config.parent
+    team_file = pr.config / "teams" / "perception.yaml"
+    original = team_file.read_text()
+    line = "  - {email: ops-analyst@corp.example, role: view}\n"
+    team_file.write_text(original.replace(line, line + "  - {email: new.hire@corp.example, role: edit}\n"))
+    git(root, "commit", "-q", "-am", "a new member")
+    common = ["--env", "sandbox", "--config-dir", str(pr.config)]
+    out = tmp_path / "plans"
+    try:
+        code, stdout, err = cli(
+            "ci", "plan", "--base", pr.base, *common, "--out", str(out), "--no-policy", "-o", "json"
+        )
+        assert code == 0, err
+        result = json.loads(stdout)
+        assert [(r["stack"], r["has_changes"]) for r in result["results"]] == [("team:perception", False)]
+        [render] = result["renders"]
+        assert (render["env"], render["teams"], render["error"], render["skipped"]) == (
+            "sandbox",
+            ["perception"],
+            None,
+            None,
+        )
+        added = [
+            name for name in render["added"] if name.startswith("RoleBinding.rbac.authorization.k8s.io perception/")
+        ]
+        assert added and render["removed"] == [], render
+        comment = (out / "sandbox" / "render" / "comment.md").read_text()
+        assert comment.startswith("<!-- platform-kit:render:sandbox -->") and added[0] in comment
+        assert "render: sandbox / render:" in (out / "summary.md").read_text()
+
+        code, stdout, err = cli("ci", "apply", "--plans", str(out), *common, "--kube-context", "kube-api-double",
+                                "-o", "json")  # fmt: skip
+        assert code == 0, err
+        [applied] = json.loads(stdout)["renders"]
+        assert applied["env"] == "sandbox" and "created" in applied["outcome"], applied
+        bindings = kube.objects("RoleBinding", "perception")
+        subjects = [s.get("name") for b in bindings for s in b.get("subjects") or []]
+        assert "new.hire@corp.example" in subjects
+        # The same plans again: the render is applied again and changes nothing on the cluster.
+        mutations = len(kube.mutations())
+        code, stdout, err = cli("ci", "apply", "--plans", str(out), *common, "--kube-context", "kube-api-double",
+                                "-o", "json")  # fmt: skip
+        assert code == 0, err
+        assert "0 created, 0 changed" in json.loads(stdout)["renders"][0]["outcome"]
+        assert len(kube.mutations()) == mutations
+    finally:
+        team_file.write_text(original)
+        git(root, "commit", "-q", "--allow-empty", "-am", "restore perception")
+
+
+def test_drift_opens_one_issue_and_closes_it_when_the_drift_is_gone(
+    sandbox_world, pr, cli, httpserver, tmp_path
+) -> None:
+    from conftest import moto_client
+    from doubles.github_comments import GitHubIssues
+
+    from platform_kit import sandbox
+    from platform_kit.infra import Stack
+
+    infra, _ = sandbox_world
+    issues = GitHubIssues(httpserver, REPO, TOKEN)
+    role = infra.stack_outputs(Stack("team", "perception"))["role_arn"].rsplit("/", 1)[1]
+    iam = moto_client("iam", infra.endpoint, sandbox.ca_bundle(infra.settings.state_dir))
+    args = ["ci", "drift", "--env", "sandbox", "--config-dir", str(pr.config), "--out", str(tmp_path / "d"),
+            "--issue", "-o", "json"]  # fmt: skip
+    iam.tag_role(RoleName=role, Tags=[{"Key": "changed-by", "Value": "console"}])
+    try:
+        code, stdout, err = cli(*args)
+        assert code == 2, err
+        assert json.loads(stdout)["issue"]["action"] == "created"
+        [issue] = issues.issues
+        assert issue["state"] == "open" and issue["labels"] == [{"name": "platform-drift"}]
+        assert issue["body"].startswith("<!-- platform-kit:drift:sandbox -->") and "team:perception" in issue["body"]
+        assert TOKEN not in issue["body"] + stdout + err
+    finally:
+        iam.untag_role(RoleName=role, TagKeys=["changed-by"])
+    code, stdout, err = cli(*args)
+    assert code == 0, err
+    assert json.loads(stdout)["issue"]["action"] == "closed"
+    assert [i["state"] for i in issues.issues] == ["closed"]
+
+
+def test_a_manifests_change_diffs_the_environment_render(pr, cli, tmp_path: Path) -> None:
+    """The repository's own ``manifests/`` (the kit's copied in) changed: the environment is rendered at
+    the base and at the head, with the platform stack's real outputs, and the objects compared."""
+    import shutil
+
+    root = pr.config.parent
+    kit_manifests = Path(ci_plan.__file__).resolve().parents[2] / "manifests"
+    shutil.copytree(kit_manifests, root / "manifests")
+    git(root, "add", "manifests")
+    git(root, "commit", "-q", "-m", "manifests in the repository")
+    base = git(root, "rev-parse", "HEAD")
+    deployment = root / "manifests" / "components" / "enterprise-login" / "oauth2-proxy-deployment.yaml"
+    anchor = "              value: kubeflow-oidc-authservice\n              valueFrom: null\n"
+    text = deployment.read_text()
+    assert anchor in text
+    extra = "            - name: OAUTH2_PROXY_COOKIE_EXPIRE\n              value: 12h\n"
+    deployment.write_text(text.replace(anchor, anchor + extra, 1))
+    git(root, "commit", "-q", "-am", "shorter login cookies")
+    try:
+        out = tmp_path / "plans"
+        code, stdout, err = cli("ci", "plan", "--base", base, "--env", "sandbox", "--config-dir", str(pr.config),
+                                "--out", str(out), "--no-policy", "-o", "json")  # fmt: skip
+        assert code == 0, err
+        result = json.loads(stdout)
+        assert result["results"] == [], "a manifests change plans no stack"
+        [render] = result["renders"]
+        assert (render["teams"], render["error"], render["skipped"]) == (None, None, None), render
+        assert render["changed"] == {
+            "Deployment.apps oauth2-proxy/oauth2-proxy": ["spec.template.spec.containers[0].env"]
+        }, render["changed"]
+        assert render["added"] == render["removed"] == []
+        assert "1 to change" in (out / "sandbox" / "render" / "comment.md").read_text()
+    finally:
+        shutil.rmtree(root / "manifests")
+        git(root, "commit", "-q", "-am", "manifests back to the kit's")

@@ -66,3 +66,49 @@ def test_errors_and_policy_findings_block_and_are_listed() -> None:
 
 def test_no_affected_stack_says_so() -> None:
     assert comment.summary([], [], []).startswith("## platform ci plan: no stack affected")
+
+
+def test_a_render_section_lists_objects_and_stays_under_the_limit() -> None:
+    from platform_kit.ci import renders
+
+    diff = renders.RenderDiff(
+        "dev",
+        ["cluster configuration changed (manifests/components/x.yaml)"],
+        added=[f"ConfigMap kubeflow/c-{i:05d}" for i in range(5000)],
+        changed={"Deployment kubeflow/ml-pipeline": ["spec.replicas"]},
+    )
+    text = renders.section(diff, where="dev/render/diff.txt", limit=20_000)
+    assert text.startswith("<!-- platform-kit:render:dev -->\n### dev / render: 5000 to add, 1 to change, 0 to remove")
+    assert len(text) <= 20_000 and "dev/render/diff.txt" in text and "left out here" in text
+    assert "+ ConfigMap kubeflow/c-00000" in text and "~ Deployment kubeflow/ml-pipeline: spec.replicas" in text
+    quiet = renders.section(renders.RenderDiff("dev", ["team file changed"], teams=["vision"]), where="x")
+    assert "no changes" in quiet and "team(s) vision" in quiet and "<details>" not in quiet
+
+
+def test_a_stale_section_keeps_the_marker_and_says_why() -> None:
+    text = comment.stale_section("plan:dev/team:vision", "0123456789abcdef")
+    assert text.startswith("<!-- platform-kit:plan:dev/team:vision -->\n### dev / team:vision: no longer changed")
+    assert "0123456789ab" in text and "0123456789abc" not in text
+
+
+def test_one_issue_is_opened_edited_in_place_and_closed(httpserver) -> None:
+    from doubles.github_comments import GitHubIssues
+
+    from platform_kit.catalog.runtime.github import sync_issue
+
+    issues = GitHubIssues(httpserver, "acme/infra", "t0ken")
+    api = httpserver.url_for("").rstrip("/")
+    marker = "<!-- platform-kit:drift:dev -->"
+
+    def sync(body):
+        return sync_issue("acme/infra", "t0ken", marker=marker, title="Drift", body=body, label="platform-drift",
+                          api_url=api)  # fmt: skip
+
+    assert sync(None) is None and issues.issues == []
+    assert sync(f"{marker}\none").action == "created"
+    assert sync(f"{marker}\none").action == "unchanged"
+    assert sync(f"{marker}\ntwo").action == "updated"
+    assert [(i["state"], i["body"]) for i in issues.issues] == [("open", f"{marker}\ntwo")]
+    assert sync(None).action == "closed" and issues.issues[0]["state"] == "closed"
+    assert sync(None) is None
+    assert sync(f"{marker}\nthree").action == "created" and len(issues.issues) == 2

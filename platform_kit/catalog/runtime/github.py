@@ -22,7 +22,7 @@ import math
 import numbers
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -455,23 +455,133 @@ def _upsert(github: _GitHub, body: str, marker: str) -> Comment:
 
 def _find(github: _GitHub, url: str, marker: str, target: str) -> dict[str, Any] | None:
     """The first (oldest) comment whose body contains ``marker``, reading pages until one does."""
-    what = f"listing comments on {target}"
+    return next((c for c in _comments(github, url, target) if marker in str(c.get("body") or "")), None)
+
+
+def _comments(
+    github: _GitHub, url: str, target: str, params: dict[str, Any] | None = None, what: str = ""
+) -> Iterator[dict[str, Any]]:
+    """The PR's comments (or the items of another list), oldest first, a page at a time (Link header)."""
+    what = what or f"listing comments on {target}"
     next_url = url
-    params: dict[str, Any] | None = {"per_page": PER_PAGE}
+    params = {"per_page": PER_PAGE, **(params or {})}
     for _ in range(MAX_PAGES):
         response = github.call("GET", next_url, what, params=params)
         page = _json(response, what)
         if not isinstance(page, list):
             raise OperationFailed(f"GitHub answered with something other than a list of comments while {what}")
         for comment in page:
-            if (
-                isinstance(comment, dict)
-                and isinstance(comment.get("id"), int)
-                and marker in str(comment.get("body") or "")
-            ):
-                return comment
+            if isinstance(comment, dict) and isinstance(comment.get("id"), int):
+                yield comment
         link = response.links.get("next", {}).get("url")
         if not link:
-            return None
+            return
         next_url, params = link, None  # the next link carries per_page and page itself
     raise OperationFailed(f"{target} has more than {MAX_PAGES * PER_PAGE} comments; stopped looking for the marker")
+
+
+def _default_client(api_url: str, token: str, repo: str, pr: int, session: requests.Session | None) -> _GitHub:
+    """A ``_GitHub`` with the retry settings ``upsert_comment`` defaults to."""
+    return _GitHub(
+        api_url=api_url,
+        token=token,
+        repo=repo,
+        pr=pr,
+        session=session or requests.Session(),
+        attempts=4,
+        sleep=time.sleep,
+        max_wait=60.0,
+        backoff=1.0,
+        now=time.time,
+    )
+
+
+_MARKER = re.compile(r"<!-- " + re.escape(MARKER_PREFIX) + r"(" + _KEY.pattern + r") -->")
+
+
+def marked_comments(
+    repo: str,
+    pr: int,
+    token: str,
+    *,
+    key_prefix: str,
+    api_url: str = API_URL,
+    session: requests.Session | None = None,
+) -> dict[str, dict[str, Any]]:
+    """The comments of PR ``pr`` whose marker key starts with ``key_prefix``: key -> comment (the
+    oldest one per key). ``platform ci plan`` reads it to find the comments of stacks a later push
+    no longer touches."""
+    if not _REPO.fullmatch(repo):
+        raise BadInput(f"repository {repo!r} is not of the form owner/name")
+    own_session = session is None
+    github = _default_client(api_url, token, repo, pr, session)
+    found: dict[str, dict[str, Any]] = {}
+    try:
+        url = f"{github.api_url}/repos/{repo}/issues/{pr}/comments"
+        for comment in _comments(github, url, f"{repo}#{pr}"):
+            marker = _MARKER.search(str(comment.get("body") or ""))
+            if marker and marker.group(1).startswith(key_prefix):
+                found.setdefault(marker.group(1), comment)
+    finally:
+        if own_session:
+            github.session.close()
+    return found
+
+
+@dataclass(frozen=True)
+class Issue:
+    """The repository issue after ``sync_issue``, and what was done to it."""
+
+    number: int
+    url: str
+    action: Literal["created", "updated", "unchanged", "closed"]
+
+
+def sync_issue(
+    repo: str,
+    token: str,
+    *,
+    marker: str,
+    title: str,
+    body: str | None,
+    label: str,
+    api_url: str = API_URL,
+    session: requests.Session | None = None,
+) -> Issue | None:
+    """Keep at most one open issue of ``repo`` carrying ``marker`` (and ``label``): with a ``body``, the
+    issue says it (created, or edited in place); with ``body`` None, an open one is closed. None when
+    there was nothing to close. ``platform ci drift`` reports drift this way, one issue per scope."""
+    if not _REPO.fullmatch(repo):
+        raise BadInput(f"repository {repo!r} is not of the form owner/name")
+    if not token:
+        raise BadInput("no GitHub token given")
+    if body is not None and marker not in body:
+        raise BadInput("the issue body does not contain its marker, so the next run could not find it")
+    own_session = session is None
+    github = _default_client(api_url, token, repo, 0, session)
+    base = f"{github.api_url}/repos/{repo}/issues"
+    try:
+        listing = _comments(github, base, repo, {"state": "open", "labels": label}, what=f"listing issues of {repo}")
+        existing = next((i for i in listing if marker in str(i.get("body") or "")), None)
+        if existing is None:
+            if body is None:
+                return None
+            what = f"opening an issue on {repo}"
+            made = _comment_json(
+                github.call("POST", base, what, json={"title": title, "body": body, "labels": [label]}), what
+            )
+            return Issue(int(made["number"]), str(made.get("html_url", "")), "created")
+        number = int(existing["number"])
+        url = str(existing.get("html_url", ""))
+        if body is None:
+            what = f"closing issue {number} of {repo}"
+            github.call("PATCH", f"{base}/{number}", what, json={"state": "closed", "state_reason": "completed"})
+            return Issue(number, url, "closed")
+        if _same(str(existing.get("body") or ""), body) and existing.get("title") == title:
+            return Issue(number, url, "unchanged")
+        what = f"updating issue {number} of {repo}"
+        github.call("PATCH", f"{base}/{number}", what, json={"title": title, "body": body})
+        return Issue(number, url, "updated")
+    finally:
+        if own_session:
+            github.session.close()
