@@ -44,6 +44,7 @@ test: $(STAMP) $(CHECKOV_STAMP) install-chromium  ## Lint and run the whole test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/platform schema --check
+	$(BIN)/python -m platform_kit.config.docs --check
 	$(BIN)/python -m platform_kit.terraform.docs --check
 	$(BIN)/python -m platform_kit.render.golden --check
 	$(BIN)/python -m platform_kit.catalog.build --check
@@ -67,8 +68,9 @@ golden: $(STAMP)  ## Regenerate the golden renders and catalog interfaces in tes
 render: $(STAMP)  ## Render the sandbox platform and teams into build/sandbox (offline)
 	$(BIN)/platform render --env sandbox --platform-outputs tests/golden/sandbox/platform-outputs.json
 
-docs: $(STAMP) $(CHECKOV_STAMP) render  ## Regenerate schemas, module README tables and docs/security.md
+docs: $(STAMP) $(CHECKOV_STAMP) render  ## Regenerate schemas, docs/configuration.md, module README tables and docs/security.md
 	$(BIN)/platform schema
+	$(BIN)/python -m platform_kit.config.docs
 	$(BIN)/python -m platform_kit.terraform.docs
 	$(BIN)/python -m platform_kit.catalog.docs
 	$(BIN)/python -m platform_kit.policy --write docs/security.md --render-dir build/sandbox/rendered
