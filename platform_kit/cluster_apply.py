@@ -27,6 +27,7 @@ from platform_kit.errors import OperationFailed
 CRD_KIND = "CustomResourceDefinition"
 ENV_LABEL = "platform-kit.io/environment"
 ESTABLISH_TIMEOUT = 120.0
+NAMESPACE_TIMEOUT = 120.0
 
 # Built-in kinds in the order they can be applied. The order follows what installers settled on
 # (Helm's install order is the best-known list): namespaces and policies that admit pods, then
@@ -231,3 +232,48 @@ def still_present(cluster: Any, objects: list[dict[str, Any]], env: str) -> list
         if live is not None and (_meta(live).get("labels") or {}).get(ENV_LABEL) == env:
             found.append(describe(obj))
     return found
+
+
+def apply_render(
+    cluster: Any,
+    folder: Any,
+    secretsmanager: Callable[[], Any],
+    *,
+    on_line: Callable[[str], None] = lambda _: None,
+) -> tuple[Counter[str], int]:
+    """Apply the render in ``folder`` (``platform render``'s build directory, or a teams-only one):
+    CRDs, waited for until Established; then each team's Profile, whose namespace the profile
+    controller makes (waited for); then everything else with the Secrets of its ``secrets.yaml``
+    (``secretsmanager`` makes the client, only when a Secret needs it). Returns the counts and how
+    many Secrets were made."""
+    from pathlib import Path
+
+    from platform_kit import manifests, secret_values
+
+    objects = manifests.read_render(folder)
+    specs = secret_values.load_specs(folder) if (Path(folder) / "secrets.yaml").is_file() else []  # teams only: none
+    secrets = secret_objects(cluster, specs, secretsmanager()) if specs else []
+    crds = [o for o in objects if is_crd(o)]
+    profiles = [o for o in objects if o.get("kind") == "Profile"]
+    rest = [o for o in objects if not is_crd(o) and o.get("kind") != "Profile"]
+    counts = apply_all(cluster, crds, on_line=on_line)
+    for profile in profiles:
+        counts[cluster.apply(profile)] += 1
+    for profile in profiles:
+        name = str(_meta(profile)["name"])
+
+        def namespace_there(name: str = name) -> str | None:
+            if cluster.get("v1", "Namespace", name) is None:
+                return f"namespace {name} not created yet (is the Kubeflow profile controller running?)"
+            return None
+
+        cluster.wait_for(namespace_there, timeout=NAMESPACE_TIMEOUT, what=f"namespace {name}")
+    counts.update(apply_all(cluster, rest + secrets, on_line=on_line))
+    return counts, len(secrets)
+
+
+def counts_line(counts: Counter[str], secrets: int) -> str:
+    return (
+        f"{counts['created']} created, {counts['changed']} changed, {counts['unchanged']} unchanged "
+        f"({secrets} Secrets from their references)"
+    )

@@ -29,7 +29,6 @@ from platform_kit.errors import PlatformError
 
 LIMIT = 60_000
 RENDER_DIR = "render"
-NAMESPACE_TIMEOUT = 120.0
 
 
 def marker_key(env: str) -> str:
@@ -226,7 +225,7 @@ def apply_env(
     are now, and apply it to the environment's cluster; then delete what the reviewed diff removed."""
     import shutil
 
-    from platform_kit import cluster_apply, manifests, secret_values
+    from platform_kit import cluster_apply, manifests
     from platform_kit.commands.onboard import connect
     from platform_kit.infra import Infra
 
@@ -242,33 +241,10 @@ def apply_env(
         shutil.rmtree(folder)  # a teams-only render must not pick up files of an earlier one
     outputs = _outputs(settings, loaded, env)
     manifests.render(settings, loaded, env, outputs, out_dir=folder, team_names=diff.teams)
-    objects = manifests.read_render(folder)
-    specs = secret_values.load_specs(folder) if diff.teams is None else []
-    infra = Infra(settings, loaded, env)
-    secrets = cluster_apply.secret_objects(cluster, specs, infra.session().client("secretsmanager")) if specs else []
-    # CRDs (waited for until Established), then each team's Profile, whose namespace the profile
-    # controller makes (waited for), then everything else: a team's objects live in that namespace.
-    crds = [o for o in objects if cluster_apply.is_crd(o)]
-    profiles = [o for o in objects if o.get("kind") == "Profile"]
-    rest = [o for o in objects if o not in crds and o not in profiles]
-    counts = cluster_apply.apply_all(cluster, crds, on_line=say)
-    for profile in profiles:
-        counts[cluster.apply(profile)] += 1
-    for profile in profiles:
-        name = str(profile["metadata"]["name"])
-
-        def namespace_there(name: str = name) -> str | None:
-            if cluster.get("v1", "Namespace", name) is None:
-                return f"namespace {name} not created yet (is the Kubeflow profile controller running?)"
-            return None
-
-        cluster.wait_for(namespace_there, timeout=NAMESPACE_TIMEOUT, what=f"namespace {name}")
-    counts.update(cluster_apply.apply_all(cluster, rest + secrets, on_line=say))
+    counts, secrets = cluster_apply.apply_render(
+        cluster, folder, lambda: Infra(settings, loaded, env).session().client("secretsmanager"), on_line=say
+    )
     deleted, kept = cluster_apply.prune(cluster, diff.removed_objects, env)
     for line in kept:
         say(f"{env}: kept {line}")
-    return Applied(
-        env,
-        f"{counts['created']} created, {counts['changed']} changed, {counts['unchanged']} unchanged, "
-        f"{len(deleted)} deleted ({len(secrets)} Secrets from their references)",
-    )
+    return Applied(env, f"{cluster_apply.counts_line(counts, secrets)}, {len(deleted)} deleted")

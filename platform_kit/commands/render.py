@@ -32,6 +32,18 @@ def command(
     team: TeamOption = None,
     diff: DiffOption = None,
     platform_outputs: OutputsOption = None,
+    apply: Annotated[
+        bool,
+        typer.Option(
+            "--apply",
+            help="Then apply the render to the cluster: CRDs (waited for), Profiles (their namespaces "
+            "waited for), the rest with Secrets read from their references. Nothing is deleted.",
+        ),
+    ] = False,
+    kube_context: Annotated[
+        str | None,
+        typer.Option("--kube-context", help="With --apply: this kubeconfig context (default: the env's EKS)."),
+    ] = None,
     config_dir: ConfigDirOption = None,
     output: OutputOption = None,
     debug: DebugOption = False,
@@ -48,6 +60,22 @@ def command(
     manifests.select_teams(loaded, env_name, team)  # bad --team refused before anything else
     if diff is not None:
         manifests.read_render(diff)  # a bad --diff too
+    if kube_context is not None and not apply:
+        from platform_kit.errors import BadInput
+
+        raise BadInput("--kube-context: only with --apply (the render itself needs no cluster)")
+    if (
+        apply
+        and not kube_context
+        and not loaded.env(env_name).kubernetes.context
+        and loaded.env(env_name).aws.endpoint_url
+    ):
+        from platform_kit.errors import BadInput
+
+        raise BadInput(
+            f"--apply: environment {env_name} is emulated and has no Kubernetes API server",
+            hint="pass --kube-context CONTEXT (a kind cluster, for example)",
+        )
     if platform_outputs is not None:
         outputs = manifests.outputs_from_file(platform_outputs, env_name)
     else:
@@ -59,10 +87,29 @@ def command(
     if not settings.json:
         console.step(f"rendering {'teams ' + ', '.join(team) if team else 'the platform and its teams'} for {env_name}")
     result = manifests.render(settings, loaded, env_name, outputs, out_dir=out, team_names=team, previous=diff)
+    applied = _apply(settings, loaded, env_name, result.out_dir, kube_context) if apply else None
     if settings.json:
-        console.emit_json(result.as_dict())
+        console.emit_json(dict(result.as_dict(), applied=applied))
         return
     print_result(result)
+    if applied is not None:
+        console.success(f"applied to the cluster: {applied}")
+
+
+def _apply(settings, loaded, env_name: str, folder: Path, kube_context: str | None) -> str:
+    from platform_kit import cluster_apply
+    from platform_kit.commands.onboard import connect
+    from platform_kit.infra import Infra
+
+    cluster = connect(settings, loaded, env_name, kube_context)
+    on_line = None if settings.json else console.info
+    counts, secrets = cluster_apply.apply_render(
+        cluster,
+        folder,
+        lambda: Infra(settings, loaded, env_name).session().client("secretsmanager"),
+        on_line=on_line or (lambda _: None),
+    )
+    return cluster_apply.counts_line(counts, secrets)
 
 
 def print_result(result) -> None:

@@ -71,6 +71,10 @@ def test_a_team_file_plans_that_team_in_each_of_its_environments(repo: Path) -> 
     assert {env for env, _ in stacks} == set(load_platform(repo / "platform").teams["perception"].environments)
     # A cost-centre line rewritten to the same value reaches no input: the file is the only reason.
     assert all(why == ["team file changed (platform/teams/perception.yaml)"] for why in result.stacks.values())
+    # Its objects on the cluster are compared too, that team's only, in each of its environments.
+    requests = result.render_requests()
+    assert {env for env, _, _ in requests} == {env for env, _ in stacks}
+    assert all(teams == ["perception"] for _, _, teams in requests)
 
 
 def test_one_environment_block_plans_that_platform_stack_and_no_team(repo: Path) -> None:
@@ -85,7 +89,7 @@ def test_one_environment_block_plans_that_platform_stack_and_no_team(repo: Path)
     result = found(repo, "dev-block")
     assert targets(result) == [("dev", "platform")]
     assert result.stacks[affected.Target("dev", "platform")] == ["inputs changed: cluster"]
-    assert result.renders == {}
+    assert result.renders == {} and result.render_requests() == []
 
 
 def test_an_input_teams_consume_plans_their_stacks_too(repo: Path) -> None:

@@ -368,3 +368,33 @@ def test_a_manifests_change_diffs_the_environment_render(pr, cli, tmp_path: Path
     finally:
         shutil.rmtree(root / "manifests")
         git(root, "commit", "-q", "-am", "manifests back to the kit's")
+
+
+def test_render_apply_puts_the_platform_on_a_cluster_and_a_second_run_writes_nothing(
+    sandbox_world, cli, kube, tmp_path: Path, monkeypatch
+) -> None:
+    """``platform render --apply`` (what rotating a secret or a new environment's first install uses):
+    CRDs until Established, Profiles and their namespaces, the rest with Secrets from their references."""
+    import base64
+
+    infra, _ = sandbox_world
+    value = "sandbox-connector-secret-value"  # the SANDBOX_OIDC_CLIENT_SECRET the render refers to
+    monkeypatch.setenv("SANDBOX_OIDC_CLIENT_SECRET", value)
+    kube.crd_controller(delay_reads=1)
+    args = ["render", "--env", "sandbox", "--config-dir", str(infra.loaded.config_dir), "--out", str(tmp_path / "b"),
+            "--apply", "--kube-context", "kube-api-double", "-o", "json"]  # fmt: skip
+    code, stdout, err = cli(*args)
+    assert code == 0, err
+    applied = json.loads(stdout)["applied"]
+    assert int(applied.split(" created")[0]) > 100 and "(3 Secrets from their references)" in applied, applied
+    profiles = sorted(p["metadata"]["name"] for p in kube.objects("Profile"))
+    assert profiles == sorted(t.name for t in infra.loaded.teams_in("sandbox"))
+    assert all(kube.objects("Namespace") and kube.get_object("v1", "Namespace", None, name) for name in profiles)
+    [dex] = [s for s in kube.objects("Secret", "auth") if s["metadata"]["name"] == "dex-secrets"]
+    assert base64.b64decode(dex["data"]["DEX_CORP_SSO_CLIENT_SECRET"]).decode() == value
+    assert value not in stdout + err
+    mutations = len(kube.mutations())
+    code, stdout, err = cli(*args)
+    assert code == 0, err
+    assert json.loads(stdout)["applied"].startswith("0 created, 0 changed")
+    assert len(kube.mutations()) == mutations

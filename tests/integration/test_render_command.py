@@ -82,10 +82,14 @@ BAD = [
     (["--env", "sandbox", "--team", "ghost"], "no team 'ghost'"),
     (["--env", "prod", "--team", "planning"], "not in environment 'prod'"),
     (["--env", "sandbox", "--diff", "/nonexistent/render"], "not a render directory"),
+    (["--env", "sandbox", "--apply"], "is emulated and has no Kubernetes API server"),
+    (["--env", "sandbox", "--kube-context", "kind-x"], "--kube-context: only with --apply"),
 ]
 
 
-@pytest.mark.parametrize(("args", "message"), BAD, ids=["env", "team", "team-not-in-env", "diff"])
+@pytest.mark.parametrize(
+    ("args", "message"), BAD, ids=["env", "team", "team-not-in-env", "diff", "apply-emulated", "context-alone"]
+)
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(render, args: list[str], message: str) -> None:
     code, out, err = render(*args)
     assert code == 2, (out, err)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from platform_kit.ci import comment
 
 
@@ -112,3 +115,51 @@ def test_one_issue_is_opened_edited_in_place_and_closed(httpserver) -> None:
     assert sync(None).action == "closed" and issues.issues[0]["state"] == "closed"
     assert sync(None) is None
     assert sync(f"{marker}\nthree").action == "created" and len(issues.issues) == 2
+
+
+SNAPSHOTS = Path(__file__).resolve().parent.parent / "golden" / "ci"
+
+
+def _snapshot(name: str, text: str) -> None:
+    """``text`` equals the reviewed snapshot ``tests/golden/ci/<name>``; PLATFORM_UPDATE_SNAPSHOTS=1
+    rewrites it (review the diff, commit it)."""
+    path = SNAPSHOTS / name
+    if os.environ.get("PLATFORM_UPDATE_SNAPSHOTS") == "1":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    assert path.is_file(), f"no snapshot {path}: run with PLATFORM_UPDATE_SNAPSHOTS=1 and review it"
+    assert text == path.read_text(), f"{name} differs from its snapshot (PLATFORM_UPDATE_SNAPSHOTS=1 to update)"
+
+
+def test_markdown_snapshots_of_a_stack_a_render_and_the_summary() -> None:
+    from platform_kit.ci import renders
+
+    plan = "\n".join(
+        ["Terraform will perform the following actions:", "", "  # module.team.aws_s3_bucket.this will be destroyed"]
+        + [f"  - line {i}" for i in range(40)]
+        + ["", "Plan: 1 to add, 1 to change, 1 to destroy."]
+    )
+    stack = _result(
+        env="prod",
+        stack="team:vision",
+        reasons=["team file changed (platform/teams/vision.yaml)"],
+        add=1,
+        change=1,
+        destroy=1,
+        has_changes=True,
+        destroyed_stateful=["module.team.aws_s3_bucket.this"],
+        plan_text=plan,
+        policy_waived=["CKV_AWS_39 module.eks.aws_eks_cluster.this: the API is private in prod"],
+        full_plan="prod/team-vision/plan.txt",
+    )
+    _snapshot("stack.md", comment.section(stack, limit=1100))
+    diff = renders.RenderDiff(
+        "prod",
+        ["cluster configuration changed (manifests/components/enterprise-login/dex-deployment.yaml)"],
+        added=["ConfigMap.v1 auth/dex-extra"],
+        removed=["Secret auth/old"],
+        changed={"Deployment.apps auth/dex": ["spec.template.spec.containers[0].env"]},
+    )
+    _snapshot("render.md", renders.section(diff, where="prod/render/diff.txt"))
+    failed = _result(env="prod", stack="platform", reasons=["inputs changed: cluster"], error="Error: quota")
+    _snapshot("summary.md", comment.summary([stack, failed], ["render: prod / render: 1 to add"], ["a note"]))

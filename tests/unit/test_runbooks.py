@@ -67,3 +67,25 @@ def test_every_command_and_flag_exists(cli, runbook: Path) -> None:
         assert code == 0, (line, err)
         for flag in re.findall(r"(?<!\S)(--[a-z][a-z-]*)", line):
             assert flag in out, f"{runbook.name}: `{line}` uses {flag}, which `platform {' '.join(path)}` lacks"
+
+
+@pytest.mark.parametrize("runbook", RUNBOOKS, ids=[p.name for p in RUNBOOKS])
+def test_every_runbook_says_when_how_to_check_and_how_to_back_out(runbook: Path) -> None:
+    text = runbook.read_text().lower()
+    assert "**when**" in text or "**symptom**" in text, f"{runbook.name}: say when to use it"
+    assert "check it worked" in text, f"{runbook.name}: say how to check it worked"
+    assert "back out" in text, f"{runbook.name}: say how to back out"
+
+
+def test_the_operator_runbooks_exist() -> None:
+    names = {p.name for p in RUNBOOKS}
+    assert names >= {
+        "onboard-team.md",
+        "offboard-team.md",
+        "upgrade.md",
+        "rotate-idp-secret.md",
+        "add-environment.md",
+        "break-glass.md",
+        "restore-from-backup.md",
+        "ci.md",
+    }
