@@ -64,6 +64,14 @@ def command(
         from platform_kit.errors import BadInput
 
         raise BadInput("--kube-context: only with --apply (the render itself needs no cluster)")
+    if apply and team:
+        from platform_kit.errors import BadInput
+
+        # A teams-only build folder still holds the last platform render, which may be stale.
+        raise BadInput(
+            "--apply: applies the whole environment's render, not some teams' (drop --team)",
+            hint=f"a team's objects reach the cluster with: platform onboard-team {team[0]} --env {env_name}",
+        )
     if (
         apply
         and not kube_context

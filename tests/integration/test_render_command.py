@@ -84,11 +84,14 @@ BAD = [
     (["--env", "sandbox", "--diff", "/nonexistent/render"], "not a render directory"),
     (["--env", "sandbox", "--apply"], "is emulated and has no Kubernetes API server"),
     (["--env", "sandbox", "--kube-context", "kind-x"], "--kube-context: only with --apply"),
+    (["--env", "sandbox", "--apply", "--kube-context", "kind-x", "--team", "planning"], "drop --team"),
 ]
 
 
 @pytest.mark.parametrize(
-    ("args", "message"), BAD, ids=["env", "team", "team-not-in-env", "diff", "apply-emulated", "context-alone"]
+    ("args", "message"),
+    BAD,
+    ids=["env", "team", "team-not-in-env", "diff", "apply-emulated", "context-alone", "apply-team"],
 )
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(render, args: list[str], message: str) -> None:
     code, out, err = render(*args)
