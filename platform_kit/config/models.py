@@ -227,6 +227,13 @@ class Kubeflow(Model):
         "internal", description="Scheme of the ALB in front of the gateway (with tls.certificate_arn)."
     )
     components: KubeflowComponents = Field(default_factory=KubeflowComponents)
+    artifact_store: Literal["s3", "in-cluster"] = Field(
+        "s3",
+        description="s3: Pipelines' artifacts in the environment's bucket through IRSA (EKS). in-cluster: "
+        "upstream's object store (MinIO or SeaweedFS) with generated keys, for a cluster without IRSA "
+        "such as the kind cluster of the e2e workflow; those artifacts are not carried across a Kubeflow "
+        "upgrade that swaps the store (v1.11 replaces MinIO with SeaweedFS).",
+    )
 
 
 class _Connector(Model):
@@ -268,6 +275,11 @@ class LdapConnector(_Connector):
     bind_password: Secret
     start_tls: bool = False
     insecure_no_ssl: Literal[False] = Field(False, description="Plain LDAP is not allowed.")
+    ca_pem: str | None = Field(
+        None,
+        pattern=r"-----BEGIN CERTIFICATE-----",
+        description="The CA that signed the LDAP server's certificate (PEM), when it is not a public one.",
+    )
     user_search: LdapSearch
     group_search: LdapGroupSearch
 

@@ -17,6 +17,7 @@ How the pieces meet:
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -161,6 +162,7 @@ def _connector(connector: Any, env: Environment) -> dict[str, Any]:
             "bindDN": connector.bind_dn,
             "bindPW": "$" + connector_env(connector.id, "BIND_PASSWORD"),
             "usernamePrompt": "Email or username",
+            **({"rootCAData": base64.b64encode(connector.ca_pem.encode()).decode()} if connector.ca_pem else {}),
             "userSearch": {
                 "baseDN": connector.user_search.base_dn,
                 "filter": connector.user_search.filter,
@@ -179,8 +181,6 @@ def _connector(connector: Any, env: Environment) -> dict[str, Any]:
             },
         }
     elif isinstance(connector, SamlConnector):
-        import base64
-
         config = {
             "ssoURL": str(connector.sso_url),
             "caData": base64.b64encode(connector.ca_pem.encode()).decode(),  # a public certificate

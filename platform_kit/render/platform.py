@@ -29,6 +29,7 @@ from platform_kit.render import kustomize, login
 MANAGED_BY = {"app.kubernetes.io/managed-by": "platform-kit"}
 KUBEFLOW_NAMESPACE = "kubeflow"
 IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
+MINIO_SECRET = "mlpipeline-minio-artifact"
 # Upstream service accounts that reach the artifact bucket (the Terraform module's defaults trust
 # the same names: terraform/modules/kubeflow-aws, kfp_service_accounts / argo_service_accounts).
 KFP_SERVICE_ACCOUNTS = ("ml-pipeline", "ml-pipeline-ui", "ml-pipeline-visualizationserver")
@@ -148,6 +149,38 @@ def argo_artifact_repository(out: PlatformOutputs) -> str:
     return yaml.safe_dump(repo, sort_keys=False)
 
 
+def s3_artifact_patches(out: PlatformOutputs) -> list[dict[str, Any]]:
+    """Pipelines and Argo read and write the environment's bucket through IRSA; no object store in the cluster."""
+    return [
+        *(_sa(name, out.kfp_role_arn) for name in KFP_SERVICE_ACCOUNTS),
+        *(_sa(name, out.argo_role_arn) for name in ARGO_SERVICE_ACCOUNTS),
+        _env_patch(
+            "ml-pipeline",
+            "ml-pipeline-api-server",
+            {
+                "OBJECTSTORECONFIG_HOST": s3_endpoint(out.region),
+                "OBJECTSTORECONFIG_PORT": "",
+                "OBJECTSTORECONFIG_SECURE": "true",
+                "OBJECTSTORECONFIG_REGION": out.region,
+            },
+        ),
+        _env_patch("ml-pipeline-ui", "ml-pipeline-ui", {"AWS_REGION": out.region}),
+        _env_patch("kubeflow-pipelines-profile-controller", "profile-controller", {"AWS_REGION": out.region}),
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "workflow-controller-configmap", "namespace": KUBEFLOW_NAMESPACE},
+            "data": {"artifactRepository": argo_artifact_repository(out)},
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "kfp-launcher", "namespace": KUBEFLOW_NAMESPACE},
+            "data": {"defaultPipelineRoot": f"s3://{out.artifact_bucket_name}/v2/artifacts/{KUBEFLOW_NAMESPACE}"},
+        },
+    ]
+
+
 def value_patches(env: Environment, cfg: PlatformConfig, out: PlatformOutputs) -> dict[str, Any]:
     """File name -> content for ``values/``: strategic-merge patches, JSON patches and new objects.
 
@@ -209,36 +242,12 @@ def value_patches(env: Environment, cfg: PlatformConfig, out: PlatformOutputs) -
         }
     ]
 
-    # AWS: artifacts in S3 through IRSA.
-    patches["s3-artifacts.yaml"] = [
-        *(_sa(name, out.kfp_role_arn) for name in KFP_SERVICE_ACCOUNTS),
-        *(_sa(name, out.argo_role_arn) for name in ARGO_SERVICE_ACCOUNTS),
-        _env_patch(
-            "ml-pipeline",
-            "ml-pipeline-api-server",
-            {
-                "OBJECTSTORECONFIG_HOST": s3_endpoint(out.region),
-                "OBJECTSTORECONFIG_PORT": "",
-                "OBJECTSTORECONFIG_SECURE": "true",
-                "OBJECTSTORECONFIG_REGION": out.region,
-            },
-        ),
-        _env_patch("ml-pipeline-ui", "ml-pipeline-ui", {"AWS_REGION": out.region}),
-        _env_patch("kubeflow-pipelines-profile-controller", "profile-controller", {"AWS_REGION": out.region}),
-        {
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": {"name": "workflow-controller-configmap", "namespace": KUBEFLOW_NAMESPACE},
-            "data": {"artifactRepository": argo_artifact_repository(out)},
-        },
-        {
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": {"name": "kfp-launcher", "namespace": KUBEFLOW_NAMESPACE},
-            "data": {"defaultPipelineRoot": f"s3://{out.artifact_bucket_name}/v2/artifacts/{KUBEFLOW_NAMESPACE}"},
-        },
-    ]
-    install_config: dict[str, str] = {"bucketName": out.artifact_bucket_name}
+    # AWS: artifacts in S3 through IRSA (an in-cluster store keeps upstream's wiring).
+    if env.kubeflow.artifact_store == "s3":
+        patches["s3-artifacts.yaml"] = s3_artifact_patches(out)
+    install_config: dict[str, str] = (
+        {"bucketName": out.artifact_bucket_name} if env.kubeflow.artifact_store == "s3" else {}
+    )
     if env.storage.rds.enabled:
         if not out.rds_endpoint:
             raise OperationFailed(
@@ -246,14 +255,15 @@ def value_patches(env: Environment, cfg: PlatformConfig, out: PlatformOutputs) -
                 hint="run: platform infra apply --env <env> --stack platform",
             )
         install_config.update({"dbHost": out.rds_endpoint, "mysqlHost": out.rds_endpoint})
-    patches["pipeline-install-config.yaml"] = [
-        {
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": {"name": "pipeline-install-config", "namespace": KUBEFLOW_NAMESPACE},
-            "data": install_config,
-        }
-    ]
+    if install_config:
+        patches["pipeline-install-config.yaml"] = [
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": "pipeline-install-config", "namespace": KUBEFLOW_NAMESPACE},
+                "data": install_config,
+            }
+        ]
 
     # Ingress: an ALB with the ACM certificate in front of the ClusterIP gateway, or cert-manager TLS.
     if env.kubeflow.tls.certificate_arn:
@@ -357,6 +367,17 @@ def secret_specs(env: Environment, out: PlatformOutputs) -> list[login.SecretSpe
         source = {"username": login.ValueSource(literal="root"), "password": login.ValueSource(literal="")}
         purpose = "Pipelines' database login for the in-cluster MySQL (no password, as upstream)"
     specs.append(login.SecretSpec(KUBEFLOW_NAMESPACE, "mysql-secret", source, purpose))
+    if env.kubeflow.artifact_store == "in-cluster":
+        # Upstream's object store reads its root keys from this Secret, and the Pipelines profile
+        # controller copies them into each team namespace; upstream ships minio/minio123.
+        specs.append(
+            login.SecretSpec(
+                KUBEFLOW_NAMESPACE,
+                MINIO_SECRET,
+                {"accesskey": login.ValueSource(generate=True), "secretkey": login.ValueSource(generate=True)},
+                "the in-cluster object store's keys (upstream ships minio/minio123); never leave the cluster",
+            )
+        )
     if env.kubeflow.components.katib:
         specs.append(
             login.SecretSpec(
@@ -384,7 +405,9 @@ def components_dir(project_dir: Path) -> Path:
 
 
 def component_names(env: Environment) -> list[str]:
-    names = ["secrets-by-reference", "enterprise-login", "aws-s3-artifacts"]
+    names = ["secrets-by-reference", "enterprise-login"]
+    if env.kubeflow.artifact_store == "s3":
+        names.append("aws-s3-artifacts")
     if env.storage.rds.enabled:
         names.append("aws-rds")
     return names

@@ -229,6 +229,22 @@ CASES = [
         "environments.sandbox.network.vpc_cidr: '10.30.0.0/33' is not an IPv4 CIDR block",
     ),
     Case(
+        "ldap-ca-not-pem",
+        PLATFORM,
+        '          group_search: {base_dn: "ou=groups,dc=corp,dc=example"}\n',
+        '          group_search: {base_dn: "ou=groups,dc=corp,dc=example"}\n          ca_pem: corp-root-ca.crt\n',
+        "environments.dev.identity.connectors[1].ca_pem: ",
+        line_of="ca_pem: corp-root-ca.crt",
+    ),
+    Case(
+        "artifact-store-unknown",
+        PLATFORM,
+        "        cert_manager_issuer: kubeflow-self-signing-issuer  # upstream's self-signed ClusterIssuer\n",
+        "        cert_manager_issuer: kubeflow-self-signing-issuer\n      artifact_store: minio\n",
+        "environments.sandbox.kubeflow.artifact_store: 'minio' is not allowed (allowed: 's3', 'in-cluster')",
+        line_of="artifact_store: minio",
+    ),
+    Case(
         "network-both",
         PLATFORM,
         "      vpc_cidr: 10.30.0.0/16",
