@@ -365,3 +365,24 @@ def _auth_hint(status: int) -> str:
     if status == 401:
         return "the cluster did not accept the credentials; check the AWS identity (platform doctor --env ENV)"
     return "the identity lacks RBAC for this; an EKS access entry or cluster role binding is needed"
+
+
+def connect(settings, loaded, env_name: str, kube_context: str | None):
+    """The cluster to apply to: --kube-context, the env's kubernetes.context, else its EKS cluster.
+    None for an emulated environment (the sandbox has no Kubernetes API server)."""
+    env = loaded.env(env_name)
+    context_name = kube_context or env.kubernetes.context
+    cache = settings.state_dir / "kube"
+    cache.mkdir(parents=True, exist_ok=True)
+    if context_name:
+        return Cluster(client_for_context(context_name), cache_file=str(cache / f"discovery-{context_name}.json"))
+    if env.aws.endpoint_url is not None:
+        return None
+    from platform_kit import aws
+    from platform_kit.infra import Infra
+
+    outputs = Infra(settings, loaded, env_name).platform_outputs()
+    target = aws.session_for(env, state_dir=settings.state_dir)
+    name = str(outputs["cluster_name"])
+    api = client_for_eks(target.session, name, ca_dir=cache)
+    return Cluster(api, cache_file=str(cache / f"discovery-{name}.json"))

@@ -15,6 +15,7 @@ The command fails (exit 1) when a plan failed or the policy gate blocked; a long
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -148,7 +149,7 @@ def plan_one(
 ) -> StackResult:
     """Plan one stack into its folder of ``out_dir``; errors become the section's ``error``."""
     from platform_kit.infra import Infra, Stack
-    from platform_kit.terraform.adapter import find_terraform, terraform_version
+    from platform_kit.terraform.adapter import find_terraform
 
     folder = target_dir(out_dir, target)
     result = StackResult(target.env, target.stack, reasons, full_plan=f"{folder.relative_to(out_dir)}/plan.txt")
@@ -173,7 +174,7 @@ def plan_one(
             "env": target.env,
             "stack": target.stack,
             "commit": head,
-            "terraform_version": ".".join(str(n) for n in terraform_version(find_terraform())),
+            "terraform_version": _terraform_version(str(find_terraform())),
             "lock_file_sha256": _sha256(Infra.stacks_dir(settings) / stack.kind / ".terraform.lock.hcl"),
             "inputs_sha256": _sha256(workdir / "inputs.auto.tfvars.json"),
             "state": state,
@@ -251,10 +252,16 @@ def run(
     return plan
 
 
+@functools.cache
+def _terraform_version(binary: str) -> str:
+    """One `terraform version` per run, not one per stack planned."""
+    from platform_kit.terraform.adapter import terraform_version
+
+    return ".".join(str(n) for n in terraform_version(binary))
+
+
 def render_all(settings: Any, loaded: Any, found: affected_mod.Affected, out_dir: Path) -> list[Any]:
     """The render diff of each environment ``found`` asks for (see ``renders``)."""
-    from platform_kit.ci import renders
-
     return [
         renders.diff_env(
             settings,

@@ -226,8 +226,8 @@ def apply_env(
     import shutil
 
     from platform_kit import cluster_apply, manifests
-    from platform_kit.commands.onboard import connect
     from platform_kit.infra import Infra
+    from platform_kit.kube import connect
 
     say = on_line or (lambda _: None)
     env = diff.env

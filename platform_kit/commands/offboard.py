@@ -11,7 +11,6 @@ from platform_kit.commands.onboard import (
     AllowDestroyOption,
     KubeContextOption,
     WaitTimeoutOption,
-    connect,
     print_summary,
     require_yes,
     run_and_report,
@@ -132,6 +131,8 @@ def _delete(
         return confirm_plan(report, yes=True, allow_destroy=allow_destroy or not protected, protected=protected)
 
     protected = loaded.env(settings.env).protected
+
+    from platform_kit.kube import connect
 
     cluster = connect(settings, loaded, settings.env, kube_context)
     result = onboarding.delete_team(

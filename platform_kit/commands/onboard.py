@@ -95,6 +95,7 @@ def command(
 def run_and_report(settings, candidate, options, kube_context, *, command: str, done: str | None = None) -> None:
     """The shared core of onboard-team, offboard-team and transfer-owner: connect, run, report."""
     from platform_kit import onboarding
+    from platform_kit.kube import connect
 
     cluster = connect(settings, candidate.loaded, options.env, kube_context)
     result = onboarding.onboard_team(
@@ -122,31 +123,6 @@ def require_yes(settings, dry_run: bool, name: str) -> None:
             f"{name} changes the team file, AWS and the cluster, and there is no terminal to confirm",
             hint="pass --yes (CI), or --dry-run to see what would change",
         )
-
-
-def connect(settings, loaded, env_name: str, kube_context: str | None):
-    """The cluster to apply to: --kube-context, the env's kubernetes.context, else its EKS cluster.
-    None for an emulated environment (the sandbox has no Kubernetes API server)."""
-    from platform_kit import kube
-
-    env = loaded.env(env_name)
-    context_name = kube_context or env.kubernetes.context
-    cache = settings.state_dir / "kube"
-    cache.mkdir(parents=True, exist_ok=True)
-    if context_name:
-        return kube.Cluster(
-            kube.client_for_context(context_name), cache_file=str(cache / f"discovery-{context_name}.json")
-        )
-    if env.aws.endpoint_url is not None:
-        return None
-    from platform_kit import aws
-    from platform_kit.infra import Infra
-
-    outputs = Infra(settings, loaded, env_name).platform_outputs()
-    target = aws.session_for(env, state_dir=settings.state_dir)
-    name = str(outputs["cluster_name"])
-    api = kube.client_for_eks(target.session, name, ca_dir=cache)
-    return kube.Cluster(api, cache_file=str(cache / f"discovery-{name}.json"))
 
 
 def confirm_plan(report, yes: bool, protected: bool, allow_destroy: bool = False) -> bool:

@@ -106,8 +106,8 @@ def command(
 
 def _apply(settings, loaded, env_name: str, folder: Path, kube_context: str | None) -> str:
     from platform_kit import cluster_apply
-    from platform_kit.commands.onboard import connect
     from platform_kit.infra import Infra
+    from platform_kit.kube import connect
 
     cluster = connect(settings, loaded, env_name, kube_context)
     on_line = None if settings.json else console.info

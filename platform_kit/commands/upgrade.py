@@ -126,8 +126,8 @@ def _kubeflow_request(
     settings: Any, kubeflow: str, outputs_file: Path | None, kube_context: str | None, *, need_cluster: bool
 ) -> KubeflowRequest:
     from platform_kit import manifests, versions
-    from platform_kit.commands.onboard import connect
     from platform_kit.config import load_platform
+    from platform_kit.kube import connect
     from platform_kit.upgrade import kubeflow as kubeflow_upgrade
 
     loaded = load_platform(settings.config_dir)

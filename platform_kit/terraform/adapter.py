@@ -297,11 +297,6 @@ class Terraform:
         outcome = self._run("show", str(Path(plan_file).absolute()), capture=True, no_color=IsFlagged, json=IsFlagged)
         return _json_document(outcome.stdout, "show -json")
 
-    def show_text(self, plan_file: Path) -> str:
-        """``terraform show PLAN`` without colour: the plan as people read it (sensitive values masked)."""
-        outcome = self._run("show", str(Path(plan_file).absolute()), capture=True, no_color=IsFlagged)
-        return outcome.stdout
-
     def output(self, *, include_sensitive: bool = True) -> dict[str, Any]:
         """The root module's outputs as plain values. With ``include_sensitive=False`` the outputs
         Terraform marks sensitive are left out, so the result is safe to print."""
