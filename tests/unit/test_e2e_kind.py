@@ -80,6 +80,10 @@ def test_the_secrets_the_directory_mounts_are_created_by_the_workflow() -> None:
     text = " ".join(_run_blocks())
     for name in mounted:
         assert f"create secret generic {name}" in text, name
+    # The seed is mounted as one file: osixia's --copy-service would copy a Secret folder's ..data
+    # links as extra copies of the LDIF, and loading the second copy stops the container.
+    [seed] = [m for c in spec["containers"] for m in c["volumeMounts"] if m["name"] == "seed"]
+    assert seed["subPath"] == "50-e2e.ldif" and seed["mountPath"].endswith("/ldif/custom/50-e2e.ldif")
 
 
 # --- e2e/kind/login_check.py against the gateway double --------------------------------------------
