@@ -19,12 +19,67 @@ UPSTREAM = REPO_ROOT.parent / "shared" / "upstream"
 
 
 # The suite runs on pytest-xdist workers with --dist loadscope (pyproject's addopts): each test module
-# is one unit of work, so module-scoped fixtures (a checkov run, an upstream render) run once, and the
-# biggest modules start first. Every worker that runs a module needing the applied sandbox_world
-# builds its own (session-scoped, so once per worker, in parallel). The onboarding tests are two
-# modules (test_onboard.py, test_offboard.py) so that the longest work splits over two workers.
-# (--dist loadgroup with xdist_group markers would be finer, but xdist 3.8 tags a node ID in a way
-# pytest 9.2 no longer reads, so every test was scheduled alone; loadscope needs no tagging.)
+# is one unit of work, so module-scoped fixtures (a checkov run, an upstream render) run once. The
+# suite is CPU-bound on CI's two cores, so work that is done once per worker costs real time: the
+# applied sandbox_world (session-scoped, about two minutes of Terraform on moto) is built by every
+# worker that runs a module needing it. `pytest_xdist_make_scheduler` below therefore joins those
+# modules into two units (WORLD_UNITS, about equal in time), so two workers build it and the third
+# never does, and it starts the longest units first (UNIT_ORDER) so that none of them is left for
+# the end, with the module tests split (SPLIT_MODULES). tests/unit/test_test_scheduling.py checks
+# that every module using the world is listed.
+# (--dist loadgroup with xdist_group markers would do the joining, but xdist 3.8 tags a node ID in a
+# way pytest 9.2 no longer reads, so every test was scheduled alone.)
+WORLD_UNITS = {
+    "tests/integration/test_onboard.py": "sandbox-world-1",
+    "tests/integration/test_ci_plan.py": "sandbox-world-1",
+    "tests/integration/test_smoke.py": "sandbox-world-1",
+    "tests/integration/test_offboard.py": "sandbox-world-2",
+    "tests/integration/test_stacks.py": "sandbox-world-2",
+    "tests/integration/test_upgrade_world.py": "sandbox-world-2",
+    "tests/integration/test_catalog_publish.py": "sandbox-world-2",
+    "tests/integration/test_smoke_deploy.py": "sandbox-world-2",
+}
+# Each `terraform test` of a module (a minute or more, no shared fixture worth keeping) is a unit
+# of its own, so they spread over the workers instead of queueing on one.
+SPLIT_MODULES = ("tests/terraform/test_modules.py",)
+# The first units handed out, in this order; xdist gives a worker with two tests or fewer pending a
+# second unit at once, so the quick unit tests come before the long `terraform test` units.
+UNIT_ORDER = (
+    "sandbox-world-1",
+    "sandbox-world-2",
+    "tests/integration/test_demo.py",
+    "tests/unit/",
+    "tests/terraform/test_modules.py",
+)
+
+
+def pytest_xdist_make_scheduler(config, log):
+    from xdist.scheduler import LoadScopeScheduling
+
+    class WorldScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            if module in SPLIT_MODULES:
+                return nodeid
+            return WORLD_UNITS.get(module) or super()._split_scope(nodeid)
+
+        def _assign_work_unit(self, node) -> None:
+            # The queue holds units in the order of the collection (--no-loadscope-reorder); put the
+            # long ones first before the first is handed out. (Only the queue is reordered: each
+            # worker runs tests by their index in its own collection, which must stay as it is.)
+            if not getattr(self, "_ordered", False):
+                self._ordered = True
+                for scope in sorted(self.workqueue, key=self._rank):
+                    self.workqueue.move_to_end(scope)
+            super()._assign_work_unit(node)
+
+        def _rank(self, scope: str) -> int:
+            for rank, prefix in enumerate(UNIT_ORDER):
+                if scope.startswith(prefix):
+                    return rank
+            return len(UNIT_ORDER)
+
+    return WorldScheduling(config, log)
 
 
 @pytest.fixture(scope="session")
