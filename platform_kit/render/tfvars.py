@@ -7,6 +7,7 @@ return the JSON that becomes ``inputs.auto.tfvars.json``. Every AWS name comes f
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from platform_kit import naming, versions
@@ -123,14 +124,20 @@ def platform_inputs(cfg: PlatformConfig, env_name: str, endpoint_url: str | None
         "tags": _tags(cfg, env_name),
     }
     if env.ci is not None and cfg.github is not None:
+        apply_role = naming.ci_role(org, env_name, "apply")
         inputs["ci"] = {
             "github_repository": cfg.github.repository,
             "main_branch": env.ci.main_branch,
             "create_oidc_provider": env.ci.create_oidc_provider,
             "apply_policy_arns": env.ci.apply_policy_arns,
             "plan_role_name": naming.ci_role(org, env_name, "plan"),
-            "apply_role_name": naming.ci_role(org, env_name, "apply"),
+            "apply_role_name": apply_role,
             "state_bucket_name": state_bucket(cfg, env_name),
+            # The stack gives the apply role cluster-admin unless admin_role_arns already does.
+            "apply_role_cluster_admin": not any(
+                re.fullmatch(rf"arn:aws[a-z-]*:iam::{env.aws.account_id}:role/(.+/)?{re.escape(apply_role)}", arn)
+                for arn in env.cluster.admin_role_arns
+            ),
         }
     return inputs
 

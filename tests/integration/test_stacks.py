@@ -179,9 +179,10 @@ def _plan_without_emulator_compat(infra: Infra, stack: Stack, tmp_path: Path) ->
 def test_on_aws_the_platform_adds_exactly_addons_access_entries_and_tls_policy(world, tmp_path: Path) -> None:
     infra, _ = world
     changes = _plan_without_emulator_compat(infra, Stack("platform"), tmp_path)
+    # One access entry for admin_role_arns, one for the CI apply role (which applies renders).
     assert sorted(changes) == sorted(
         [("aws_eks_addon", "create")] * 4
-        + [("aws_eks_access_entry", "create"), ("aws_eks_access_policy_association", "create")]
+        + [("aws_eks_access_entry", "create"), ("aws_eks_access_policy_association", "create")] * 2
         + [("aws_s3_bucket_policy", "create")]
     ), changes
 

@@ -67,6 +67,29 @@ module "ci_oidc" {
   tags                 = var.tags
 }
 
+# The CI apply role applies each merged render (CRDs, cluster roles, Profiles): cluster-admin through
+# the EKS access API, as for admin_role_arns. Left out on the sandbox (moto has no access entries).
+resource "aws_eks_access_entry" "ci_apply" {
+  count = var.ci != null && try(var.ci.apply_role_cluster_admin, true) && !var.emulator_compat ? 1 : 0
+
+  cluster_name  = module.eks.cluster_name
+  principal_arn = module.ci_oidc[0].apply_role_arn
+  type          = "STANDARD"
+  tags          = var.tags
+}
+
+resource "aws_eks_access_policy_association" "ci_apply" {
+  count = length(aws_eks_access_entry.ci_apply)
+
+  cluster_name  = module.eks.cluster_name
+  principal_arn = aws_eks_access_entry.ci_apply[0].principal_arn
+  policy_arn    = "arn:${data.aws_partition.current.partition}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+
+  access_scope {
+    type = "cluster"
+  }
+}
+
 data "aws_partition" "current" {}
 
 # The state bucket's key, found by its alias so the CI roles can decrypt state.

@@ -74,6 +74,9 @@ variable "ci" {
     plan_role_name       = string
     apply_role_name      = string
     state_bucket_name    = string
+    # ci apply applies renders to the cluster too; false when cluster.admin_role_arns already lists
+    # the apply role (EKS refuses a second access entry for one principal).
+    apply_role_cluster_admin = optional(bool, true)
   })
   default = null
 }
