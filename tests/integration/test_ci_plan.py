@@ -205,33 +205,6 @@ def test_apply_after_merge_takes_only_fresh_reviewed_plans(sandbox_world, pr, cl
         assert not restored.plan(Stack("team", "perception")).has_changes
 
 
-def test_drift_is_found_after_a_change_made_in_aws_directly(sandbox_world, pr, cli, tmp_path: Path) -> None:
-    from conftest import moto_client
-
-    from platform_kit.infra import Stack
-
-    infra, _ = sandbox_world
-    role = infra.stack_outputs(Stack("team", "perception"))["role_arn"].rsplit("/", 1)[1]
-    from platform_kit import sandbox
-
-    iam = moto_client("iam", infra.endpoint, sandbox.ca_bundle(infra.settings.state_dir))
-    iam.tag_role(RoleName=role, Tags=[{"Key": "changed-by", "Value": "console"}])
-    try:
-        out = tmp_path / "drift"
-        code, stdout, err = cli("ci", "drift", "--env", "sandbox", "--config-dir", str(pr.config), "--out", str(out),
-                                "-o", "json")  # fmt: skip
-        assert code == 2, err
-        report = json.loads(stdout)
-        assert "sandbox/team:perception" in report["drifted"]
-        assert "sandbox/platform" not in report["drifted"], "nothing changed the platform stack"
-        assert all(r["stack"] != "bootstrap" for r in report["results"])
-        plan_text = (out / "sandbox" / "team-perception" / "plan.txt").read_text()
-        assert "changed-by" in plan_text
-        assert "## platform ci drift:" in (out / "summary.md").read_text()
-    finally:
-        iam.untag_role(RoleName=role, TagKeys=["changed-by"])
-
-
 def test_the_human_plan_says_what_the_plan_json_says(sandbox_world) -> None:
     """``ci plan`` reads counts and destroys from Terraform's human plan (one Terraform run, no
     ``show``); a real destroy plan of a team stack must read the same as its ``show -json``."""
@@ -301,7 +274,7 @@ def test_a_member_change_diffs_the_team_render_and_apply_puts_it_on_the_cluster(
         git(root, "commit", "-q", "--allow-empty", "-am", "restore perception")
 
 
-def test_drift_opens_one_issue_and_closes_it_when_the_drift_is_gone(
+def test_drift_after_a_change_made_in_aws_directly_opens_one_issue_closed_when_it_is_gone(
     sandbox_world, pr, cli, httpserver, tmp_path
 ) -> None:
     from conftest import moto_client
@@ -314,13 +287,20 @@ def test_drift_opens_one_issue_and_closes_it_when_the_drift_is_gone(
     issues = GitHubIssues(httpserver, REPO, TOKEN)
     role = infra.stack_outputs(Stack("team", "perception"))["role_arn"].rsplit("/", 1)[1]
     iam = moto_client("iam", infra.endpoint, sandbox.ca_bundle(infra.settings.state_dir))
-    args = ["ci", "drift", "--env", "sandbox", "--config-dir", str(pr.config), "--out", str(tmp_path / "d"),
+    out = tmp_path / "drift"
+    args = ["ci", "drift", "--env", "sandbox", "--config-dir", str(pr.config), "--out", str(out),
             "--issue", "-o", "json"]  # fmt: skip
     iam.tag_role(RoleName=role, Tags=[{"Key": "changed-by", "Value": "console"}])
     try:
         code, stdout, err = cli(*args)
         assert code == 2, err
-        assert json.loads(stdout)["issue"]["action"] == "created"
+        report = json.loads(stdout)
+        assert "sandbox/team:perception" in report["drifted"]
+        assert "sandbox/platform" not in report["drifted"], "nothing changed the platform stack"
+        assert all(r["stack"] != "bootstrap" for r in report["results"])
+        assert "changed-by" in (out / "sandbox" / "team-perception" / "plan.txt").read_text()
+        assert "## platform ci drift:" in (out / "summary.md").read_text()
+        assert report["issue"]["action"] == "created"
         [issue] = issues.issues
         assert issue["state"] == "open" and issue["labels"] == [{"name": "platform-drift"}]
         assert issue["body"].startswith("<!-- platform-kit:drift:sandbox -->") and "team:perception" in issue["body"]
