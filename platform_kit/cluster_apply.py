@@ -202,13 +202,17 @@ def secret_objects(cluster: Any, specs: list[dict[str, Any]], secretsmanager: An
 
 def prune(cluster: Any, objects: list[dict[str, Any]], env: str) -> tuple[list[str], list[str]]:
     """Delete those of ``objects`` whose live copy carries ``ENV_LABEL: env``; CRDs are never deleted
-    here (that would delete every object of their kinds). Returns (deleted, kept with the reason)."""
+    here (that would delete every object of their kinds), nor PersistentVolumeClaims (their data
+    would go with them). Returns (deleted, kept with the reason)."""
     deleted: list[str] = []
     kept: list[str] = []
     for obj in objects:
         meta = _meta(obj)
         if is_crd(obj):
             kept.append(f"{describe(obj)}: a CRD (deleting it deletes all its objects; remove it by hand)")
+            continue
+        if obj.get("kind") == "PersistentVolumeClaim":
+            kept.append(f"{describe(obj)}: a volume claim (its data would be lost; delete it by hand once unneeded)")
             continue
         live = _live(cluster, obj)
         if live is None:
@@ -226,7 +230,7 @@ def still_present(cluster: Any, objects: list[dict[str, Any]], env: str) -> list
     """Objects of a prune set that still exist with the kit's label (what ``prune`` would delete)."""
     found = []
     for obj in objects:
-        if is_crd(obj):
+        if is_crd(obj) or obj.get("kind") == "PersistentVolumeClaim":
             continue
         live = _live(cluster, obj)
         if live is not None and (_meta(live).get("labels") or {}).get(ENV_LABEL) == env:

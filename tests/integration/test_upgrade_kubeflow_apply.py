@@ -309,6 +309,28 @@ def test_prune_deletes_only_what_carries_the_environment_label(world, setup) -> 
     assert len([c for c in double.mutations() if c.verb == "delete"]) == len(victims) - 1
 
 
+def test_prune_keeps_volume_claims_and_says_why(setup) -> None:
+    double = setup["kube"]
+    cluster = setup["cluster"]
+    claim = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "minio-pvc", "namespace": "kubeflow", "labels": {cluster_apply.ENV_LABEL: ENV}},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "20Gi"}}},
+    }
+    double.put_object(claim)
+    double.clear_calls()
+    deleted, kept = cluster_apply.prune(cluster, [claim], ENV)
+    assert deleted == []
+    assert kept == [
+        "PersistentVolumeClaim kubeflow/minio-pvc: a volume claim "
+        "(its data would be lost; delete it by hand once unneeded)"
+    ]
+    assert double.get_object("v1", "PersistentVolumeClaim", "kubeflow", "minio-pvc") is not None
+    assert double.mutations() == []
+    assert cluster_apply.still_present(cluster, [claim], ENV) == []
+
+
 WIDGET_CRD = {
     "apiVersion": "apiextensions.k8s.io/v1",
     "kind": "CustomResourceDefinition",
