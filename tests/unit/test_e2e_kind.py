@@ -47,6 +47,16 @@ def test_every_platform_command_and_flag_it_runs_exists(cli) -> None:
             assert flag in out, f"`{line}` uses {flag}, which `platform {' '.join(path)}` lacks"
 
 
+def test_it_installs_the_tools_the_kit_drives_that_a_runner_lacks() -> None:
+    [job] = yaml.safe_load(WORKFLOW.read_text())["jobs"].values()
+    uses = {step["uses"].split("@")[0]: step.get("with", {}) for step in job["steps"] if "uses" in step}
+    # Terraform (bootstrap, infra, onboard-team), without the wrapper that rewrites its output;
+    # kind; Python for the kit. kubectl (kustomize) comes with the kit's own install.
+    assert uses["hashicorp/setup-terraform"]["terraform_wrapper"] is False
+    assert {"actions/checkout", "actions/setup-python", "helm/kind-action"} <= set(uses)
+    assert any(step.get("run") == "make install" for step in job["steps"])
+
+
 def test_the_files_it_names_are_in_the_repository() -> None:
     text = WORKFLOW.read_text()
     named = set(re.findall(r"e2e/kind/[\w./-]+", text))
