@@ -208,11 +208,9 @@ def prune(cluster: Any, objects: list[dict[str, Any]], env: str) -> tuple[list[s
     kept: list[str] = []
     for obj in objects:
         meta = _meta(obj)
-        if is_crd(obj):
-            kept.append(f"{describe(obj)}: a CRD (deleting it deletes all its objects; remove it by hand)")
-            continue
-        if obj.get("kind") == "PersistentVolumeClaim":
-            kept.append(f"{describe(obj)}: a volume claim (its data would be lost; delete it by hand once unneeded)")
+        reason = _never_pruned(obj)
+        if reason:
+            kept.append(f"{describe(obj)}: {reason}")
             continue
         live = _live(cluster, obj)
         if live is None:
@@ -226,11 +224,20 @@ def prune(cluster: Any, objects: list[dict[str, Any]], env: str) -> tuple[list[s
     return deleted, kept
 
 
+def _never_pruned(obj: dict[str, Any]) -> str | None:
+    """Why ``prune`` keeps ``obj`` whatever its label says, or None."""
+    if is_crd(obj):
+        return "a CRD (deleting it deletes all its objects; remove it by hand)"
+    if obj.get("kind") == "PersistentVolumeClaim":
+        return "a volume claim (its data would be lost; delete it by hand once unneeded)"
+    return None
+
+
 def still_present(cluster: Any, objects: list[dict[str, Any]], env: str) -> list[str]:
     """Objects of a prune set that still exist with the kit's label (what ``prune`` would delete)."""
     found = []
     for obj in objects:
-        if is_crd(obj) or obj.get("kind") == "PersistentVolumeClaim":
+        if _never_pruned(obj):
             continue
         live = _live(cluster, obj)
         if live is not None and (_meta(live).get("labels") or {}).get(ENV_LABEL) == env:

@@ -243,11 +243,10 @@ def value_patches(env: Environment, cfg: PlatformConfig, out: PlatformOutputs) -
     ]
 
     # AWS: artifacts in S3 through IRSA (an in-cluster store keeps upstream's wiring).
+    install_config: dict[str, str] = {}
     if env.kubeflow.artifact_store == "s3":
         patches["s3-artifacts.yaml"] = s3_artifact_patches(out)
-    install_config: dict[str, str] = (
-        {"bucketName": out.artifact_bucket_name} if env.kubeflow.artifact_store == "s3" else {}
-    )
+        install_config["bucketName"] = out.artifact_bucket_name
     if env.storage.rds.enabled:
         if not out.rds_endpoint:
             raise OperationFailed(

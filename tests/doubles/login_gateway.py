@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import secrets
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
@@ -46,8 +47,6 @@ class LoginGatewayDouble:
     calls: list[tuple[str, str, int]] = field(default_factory=list)
 
     def install(self, httpserver) -> str:
-        import re
-
         httpserver.expect_request(re.compile(".*")).respond_with_handler(self._handle)
         return httpserver.url_for("").rstrip("/")
 

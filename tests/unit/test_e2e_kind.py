@@ -184,3 +184,30 @@ def test_with_ldap_ca_refuses_a_file_that_is_not_a_certificate(tmp_path: Path) -
     assert done.returncode == 2
     assert done.stderr.strip() == f"error: {bad}: not a PEM certificate"
     assert not out.exists()
+
+
+def test_with_ldap_ca_refuses_an_environment_without_an_ldap_connector(tmp_path: Path) -> None:
+    ca = tmp_path / "ca.crt"
+    ca.write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(E2E / "with_ldap_ca.py"),
+            str(REPO_ROOT / "platform"),
+            str(out),
+            "--ca",
+            str(ca),
+            "--env",
+            "sandbox",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert (
+        done.stderr.strip()
+        == f"error: {REPO_ROOT / 'platform'}/platform.yaml: environments.sandbox has no LDAP connector"
+    )
+    assert not out.exists()
